@@ -1,0 +1,72 @@
+//! Owns the one `Config` the broker runs with, and how it is built:
+//! embedded defaults < config file (TOML, or nats-server's own syntax) < environment
+//! (`EDGELEAF_...`) < command-line flags (nats-server's spellings).
+//!
+//! Field names follow nats-server's configuration keys so that an existing nats-server
+//! config for the features edgeleaf has loads unchanged.
+
+use std::time::Duration;
+
+/// Everything the broker needs to run. Built by `Config::load` (see `load.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Client listener host (`listen`, `host`, `-a/--addr`).
+    pub host: String,
+    /// Client listener port; 0 or -1 means a random free port (`-p -1`).
+    pub port: i32,
+    /// Monitoring listener host (`http` host part, `http_host`).
+    pub http_host: String,
+    /// Monitoring port; 0 = off, -1 = random (`-m`, `http_port`, `http`).
+    pub http_port: i32,
+    /// `server_name` / `-n`; when None the server id is used, as nats-server does.
+    pub server_name: Option<String>,
+    /// Data directory (`-sd`, `jetstream.store_dir`), default `./data`.
+    pub store_dir: String,
+    pub max_payload: u32,
+    pub max_control_line: u32,
+    /// Per-connection outbound buffer limit (slow consumer above it).
+    pub max_pending: u64,
+    pub write_deadline: Duration,
+    pub max_connections: u32,
+    /// 0 = unlimited.
+    pub max_subscriptions: u32,
+    pub ping_interval: Duration,
+    pub ping_max: u32,
+    pub auth_timeout: Duration,
+    pub lame_duck_duration: Duration,
+    pub lame_duck_grace_period: Duration,
+    pub debug: bool,
+    pub trace: bool,
+    /// `-l/--log`, `log_file`: log to this file instead of stderr.
+    pub log_file: Option<String>,
+    /// `-P/--pid`, `pid_file`.
+    pub pid_file: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            host: "0.0.0.0".into(),
+            port: 4222,
+            http_host: "0.0.0.0".into(),
+            http_port: 8222,
+            server_name: None,
+            store_dir: "./data".into(),
+            max_payload: 1024 * 1024,
+            max_control_line: 4096,
+            max_pending: 64 * 1024 * 1024,
+            write_deadline: Duration::from_secs(10),
+            max_connections: 65536,
+            max_subscriptions: 0,
+            ping_interval: Duration::from_secs(120),
+            ping_max: 2,
+            auth_timeout: Duration::from_secs(2),
+            lame_duck_duration: Duration::from_secs(120),
+            lame_duck_grace_period: Duration::from_secs(10),
+            debug: false,
+            trace: false,
+            log_file: None,
+            pid_file: None,
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! edgeleaf: a NATS-compatible broker for edge gateways. See DESIGN.md (shared) for the map
+//! of parts; each module below owns one of them.
+
+pub mod config;
