@@ -2,3 +2,6 @@
 //! of parts; each module below owns one of them.
 
 pub mod config;
+pub mod proto;
+pub mod subject;
+pub mod sublist;
