@@ -7,12 +7,23 @@
 
 use std::time::Duration;
 
+mod error;
+mod flags;
+mod load;
+pub mod natsconf;
+mod units;
+
+pub use error::ConfigError;
+pub use load::Invocation;
+pub use natsconf::{NatsConf, NatsConfError};
+
 /// Everything the broker needs to run. Built by `Config::load` (see `load.rs`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Client listener host (`listen`, `host`, `-a/--addr`).
     pub host: String,
-    /// Client listener port; 0 or -1 means a random free port (`-p -1`).
+    /// Client listener port; -1 means a random free port (`-p -1`). `load` never
+    /// yields 0: like nats-server it reads an explicit 0 as the default 4222.
     pub port: i32,
     /// Monitoring listener host (`http` host part, `http_host`).
     pub http_host: String,
@@ -37,6 +48,8 @@ pub struct Config {
     pub lame_duck_grace_period: Duration,
     pub debug: bool,
     pub trace: bool,
+    /// `logtime`, `-T/--logtime`: timestamp log lines (default true, as nats-server).
+    pub log_time: bool,
     /// `-l/--log`, `log_file`: log to this file instead of stderr.
     pub log_file: Option<String>,
     /// `-P/--pid`, `pid_file`.
@@ -65,6 +78,7 @@ impl Default for Config {
             lame_duck_grace_period: Duration::from_secs(10),
             debug: false,
             trace: false,
+            log_time: true,
             log_file: None,
             pid_file: None,
         }

@@ -1,0 +1,1520 @@
+//! Owns `Config::load`: layering embedded defaults < config file < `EDGELEAF_*`
+//! environment < flags with the `config` crate's builder, then checking and converting
+//! the merged values into a `Config`.
+//!
+//! Every source is normalized before merging: keys are matched case-insensitively (as
+//! nats-server does), aliases (`net`, `max_conn`, `logfile`, ...) become one canonical
+//! key, `listen`/`http` are split into host and port, and a key that belongs to a
+//! feature this build lacks, or (in a file) is unknown, is an error naming the key and
+//! where it was set. Unknown `EDGELEAF_*` variables are ignored: the environment is
+//! shared with other tools and inherited by every child process.
+//!
+//! This per-source key table plays the role of `#[serde(deny_unknown_fields)]`, but it
+//! can also say which file line or environment variable held the bad key, which a serde
+//! error on the merged tree cannot.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{FileFormat, Map, Source, Value, ValueKind};
+
+use super::flags::{self, FlagValue};
+use super::natsconf;
+use super::units;
+use super::{Config, ConfigError};
+
+/// What the command line asks the binary to do.
+// Built once at startup, so the size of the `Run` variant costs nothing; boxing it
+// would only make callers' matches clumsier.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invocation {
+    /// Run the broker with this configuration.
+    Run(Config),
+    /// `-v/--version`: print the version and exit 0.
+    Version,
+    /// `-h/--help`: print this text and exit 0.
+    Help(String),
+}
+
+/// Prefix of the environment variables that set configuration keys.
+const ENV_PREFIX: &str = "EDGELEAF_";
+
+impl Config {
+    /// Builds the configuration from `args`, the whole command line as
+    /// `std::env::args()` gives it (the first element, the program name, is skipped),
+    /// and the process environment.
+    pub fn load(args: &[String]) -> Result<Invocation, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Self::load_with_env(args, &env)
+    }
+
+    /// `load` with the environment given explicitly: it supplies both the `EDGELEAF_*`
+    /// settings and the values of `$VARIABLE`s in nats-server style files. Tests use it
+    /// so they need not change the process environment. `args` as for `load`, program
+    /// name first.
+    pub fn load_with_env(
+        args: &[String],
+        env: &HashMap<String, String>,
+    ) -> Result<Invocation, ConfigError> {
+        let flags = flags::parse(args.get(1..).unwrap_or_default())?;
+        if flags.version {
+            return Ok(Invocation::Version);
+        }
+        if flags.help {
+            return Ok(Invocation::Help(flags::help_text()));
+        }
+
+        let mut builder = config::Config::builder();
+        if let Some(file) = &flags.config_file {
+            let path = PathBuf::from(file);
+            if !path.is_file() {
+                let reason = match std::fs::metadata(&path) {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "not a regular file".to_string(),
+                };
+                return Err(ConfigError::Read {
+                    file: file.clone(),
+                    reason,
+                });
+            }
+            let is_toml = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+            builder = if is_toml {
+                builder.add_source(TomlFile { path })
+            } else {
+                builder.add_source(NatsConfFile {
+                    path,
+                    env: env.clone(),
+                })
+            };
+        }
+        let vars: BTreeMap<String, String> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        builder = builder.add_source(EnvSource { vars });
+        builder = builder.add_source(FlagSource {
+            settings: flags.settings,
+        });
+
+        let merged = builder
+            .build()
+            .and_then(|c| c.collect())
+            .map_err(from_config_error)?;
+        convert(&merged).map(Invocation::Run)
+    }
+}
+
+/// Brings our own errors back out of the `config` crate's wrapper.
+fn from_config_error(e: config::ConfigError) -> ConfigError {
+    match e {
+        config::ConfigError::Foreign(inner) => match inner.downcast::<ConfigError>() {
+            Ok(ours) => *ours,
+            Err(other) => ConfigError::Other(other.to_string()),
+        },
+        config::ConfigError::FileParse { uri, cause } => match cause.downcast::<ConfigError>() {
+            Ok(ours) => *ours,
+            Err(cause) => ConfigError::Toml {
+                file: uri.unwrap_or_else(|| "(string)".into()),
+                message: cause.to_string().trim_end().to_string(),
+            },
+        },
+        other => ConfigError::Other(other.to_string()),
+    }
+}
+
+fn foreign(e: ConfigError) -> config::ConfigError {
+    config::ConfigError::Foreign(Box::new(e))
+}
+
+/// A nats-server style file, read directly (rather than through `config::File`) so the
+/// parser also reports which keys were used as `$variables` and resolves variables
+/// from the environment given to `load_with_env`.
+#[derive(Debug, Clone)]
+struct NatsConfFile {
+    path: PathBuf,
+    env: HashMap<String, String>,
+}
+
+impl Source for NatsConfFile {
+    fn clone_into_box(&self) -> Box<dyn Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<Map<String, Value>, config::ConfigError> {
+        let file = self.path.display().to_string();
+        let text = std::fs::read_to_string(&self.path).map_err(|e| {
+            foreign(ConfigError::Read {
+                file: file.clone(),
+                reason: e.to_string(),
+            })
+        })?;
+        let env = |name: &str| self.env.get(name).cloned();
+        let read = |p: &Path| std::fs::read_to_string(p);
+        let doc = natsconf::parse_with(natsconf::strip_bom(&text), Some(&self.path), &read, &env)
+            .map_err(|e| foreign(ConfigError::Parse(e)))?;
+        normalize(
+            doc.table,
+            &file,
+            Unknown::RejectUnlessUsed(&doc.used_variables),
+        )
+        .map_err(foreign)
+    }
+}
+
+/// A TOML file, parsed by the `config` crate, with the same key rules.
+#[derive(Debug, Clone)]
+struct TomlFile {
+    path: PathBuf,
+}
+
+impl Source for TomlFile {
+    fn clone_into_box(&self) -> Box<dyn Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<Map<String, Value>, config::ConfigError> {
+        let file = self.path.display().to_string();
+        let table = config::File::new(&file, FileFormat::Toml).collect()?;
+        normalize(table, &file, Unknown::RejectUnlessUsed(&BTreeSet::new())).map_err(foreign)
+    }
+}
+
+/// `EDGELEAF_<KEY>` variables; each value is labelled with its variable's name.
+#[derive(Debug, Clone)]
+struct EnvSource {
+    vars: BTreeMap<String, String>,
+}
+
+impl Source for EnvSource {
+    fn clone_into_box(&self) -> Box<dyn Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<Map<String, Value>, config::ConfigError> {
+        let mut table = Map::new();
+        for (name, value) in &self.vars {
+            let key = name[ENV_PREFIX.len()..].to_ascii_lowercase();
+            let origin = format!("environment variable {name}");
+            table.insert(
+                key,
+                Value::new(Some(&origin), ValueKind::String(value.clone())),
+            );
+        }
+        normalize(table, "the environment", Unknown::Ignore).map_err(foreign)
+    }
+}
+
+/// Flag settings, already under canonical keys; later flags win.
+#[derive(Debug, Clone)]
+struct FlagSource {
+    settings: Vec<(&'static str, FlagValue, String)>,
+}
+
+impl Source for FlagSource {
+    fn clone_into_box(&self) -> Box<dyn Source + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    fn collect(&self) -> Result<Map<String, Value>, config::ConfigError> {
+        let mut table = Map::new();
+        for (key, value, flag) in &self.settings {
+            let origin = format!("flag {flag}");
+            let kind = match value {
+                FlagValue::Bool(b) => ValueKind::Boolean(*b),
+                FlagValue::Text(s) => ValueKind::String(s.clone()),
+            };
+            table.insert((*key).to_string(), Value::new(Some(&origin), kind));
+        }
+        Ok(table)
+    }
+}
+
+/// What a (lower-cased) top-level key means.
+enum KeyKind {
+    /// Stored under this canonical key.
+    Direct(&'static str),
+    /// `listen`: host and port.
+    Listen,
+    /// `http`: monitoring host and port.
+    Http,
+    Jetstream,
+    /// A nats-server key for this feature, which edgeleaf does not have yet.
+    Unsupported(&'static str),
+    Unknown,
+}
+
+fn classify(key: &str) -> KeyKind {
+    use KeyKind::*;
+    match key {
+        "listen" => Listen,
+        "host" | "net" | "addr" => Direct("host"),
+        "port" => Direct("port"),
+        "http" => Http,
+        "http_host" => Direct("http_host"),
+        "http_port" | "monitor_port" => Direct("http_port"),
+        "server_name" => Direct("server_name"),
+        "store_dir" | "storedir" => Direct("store_dir"),
+        "max_payload" => Direct("max_payload"),
+        "max_control_line" => Direct("max_control_line"),
+        "max_pending" => Direct("max_pending"),
+        "write_deadline" => Direct("write_deadline"),
+        "max_connections" | "max_conn" => Direct("max_connections"),
+        "max_subscriptions" | "max_subs" => Direct("max_subscriptions"),
+        "ping_interval" => Direct("ping_interval"),
+        "ping_max" => Direct("ping_max"),
+        "auth_timeout" => Direct("auth_timeout"),
+        "lame_duck_duration" => Direct("lame_duck_duration"),
+        "lame_duck_grace_period" => Direct("lame_duck_grace_period"),
+        "debug" => Direct("debug"),
+        "trace" => Direct("trace"),
+        "logtime" | "log_time" => Direct("log_time"),
+        "log_file" | "logfile" => Direct("log_file"),
+        "pid_file" | "pidfile" => Direct("pid_file"),
+        "jetstream" => Jetstream,
+        "authorization" | "no_auth_user" => Unsupported("authorization"),
+        "accounts" => Unsupported("accounts"),
+        "system_account" | "system" => Unsupported("the system account"),
+        "tls" | "allow_non_tls" | "ocsp" => Unsupported("TLS"),
+        "https" | "https_port" => Unsupported("HTTPS monitoring"),
+        "cluster" => Unsupported("clustering"),
+        "gateway" => Unsupported("gateways"),
+        "leafnodes" | "leaf" => Unsupported("leaf nodes"),
+        "websocket" | "ws" => Unsupported("websocket"),
+        "mqtt" => Unsupported("MQTT"),
+        "operator" | "operators" | "root" | "roots" | "root_operator" | "root_operators"
+        | "resolver" | "resolver_tls" | "resolver_preload" | "trusted" | "trusted_keys" => {
+            Unsupported("operator/JWT mode")
+        }
+        "mappings" | "maps" => Unsupported("subject mappings"),
+        "default_js_domain" => Unsupported("JetStream domains"),
+        "client_advertise" => Unsupported("client advertise URLs"),
+        "trace_verbose" => Unsupported("verbose tracing"),
+        "syslog" | "remote_syslog" => Unsupported("syslog"),
+        "logfile_size_limit" | "log_size_limit" => Unsupported("log file rotation"),
+        "http_base_path" => Unsupported("a monitoring base path"),
+        "ports_file_dir" => Unsupported("the ports file"),
+        "prof_port" => Unsupported("the profiling port"),
+        "max_traced_msg_len" => Unsupported("limiting traced message length"),
+        "max_sub_tokens" | "max_subscription_tokens" => Unsupported("subject token limits"),
+        "disable_sublist_cache" | "no_sublist_cache" => Unsupported("disabling the sublist cache"),
+        "max_closed_clients" => Unsupported("closed-connection history limits"),
+        "connect_error_reports" | "reconnect_error_reports" => {
+            Unsupported("connection error report intervals")
+        }
+        _ => Unknown,
+    }
+}
+
+/// nats-server's `jetstream { }` keys other than `store_dir`.
+fn is_nats_jetstream_key(key: &str) -> bool {
+    matches!(
+        key,
+        "max_memory_store"
+            | "max_mem_store"
+            | "max_mem"
+            | "max_file_store"
+            | "max_file"
+            | "domain"
+            | "enable"
+            | "enabled"
+            | "key"
+            | "ek"
+            | "encryption_key"
+            | "cipher"
+            | "extension_hint"
+            | "limits"
+            | "unique_tag"
+            | "max_outstanding_catchup"
+    )
+}
+
+fn where_of(v: &Value, fallback: &str) -> String {
+    v.origin().unwrap_or(fallback).to_string()
+}
+
+/// What to do with a key that names nothing.
+enum Unknown<'a> {
+    /// Reject it, unless it is one of these key paths that a nats-server file
+    /// referenced as `$variables`: those are variable definitions, not mistakes
+    /// (nats-server agrees).
+    RejectUnlessUsed(&'a BTreeSet<Vec<String>>),
+    /// Skip it. Used for the environment, which is shared: tools and test harnesses
+    /// set their own `EDGELEAF_*` variables, and every child process inherits them.
+    Ignore,
+}
+
+/// Checks one source's keys and maps them onto canonical keys.
+fn normalize(
+    table: Map<String, Value>,
+    source: &str,
+    unknown: Unknown<'_>,
+) -> Result<Map<String, Value>, ConfigError> {
+    // Whether an unknown key (given as its path) must be reported.
+    let reject = |path: Vec<String>| match unknown {
+        Unknown::RejectUnlessUsed(used) => !used.contains(&path),
+        Unknown::Ignore => false,
+    };
+    // Sorted so that, with several bad keys, the same one is reported every time.
+    let entries: BTreeMap<String, Value> = table.into_iter().collect();
+    // Values from `listen`/`http` yield to explicit host/port keys in the same source.
+    let mut implied = Map::new();
+    let mut explicit = Map::new();
+    let mut store_dir_from: Option<String> = None;
+    let mut set_store_dir = |v: Value, explicit: &mut Map<String, Value>| {
+        let here = where_of(&v, source);
+        if let Some(first) = store_dir_from.replace(here.clone()) {
+            return Err(ConfigError::Conflict(format!(
+                "{here}: store_dir is set more than once (also at {first}); set it either at the top level or in the jetstream block"
+            )));
+        }
+        explicit.insert("store_dir".to_string(), v);
+        Ok(())
+    };
+    for (key, value) in entries {
+        let here = where_of(&value, source);
+        match classify(&key.to_ascii_lowercase()) {
+            KeyKind::Direct("store_dir") => set_store_dir(value, &mut explicit)?,
+            KeyKind::Direct(canonical) => {
+                explicit.insert(canonical.to_string(), value);
+            }
+            KeyKind::Listen => split_listen(&key, value, "host", "port", &mut implied)?,
+            KeyKind::Http => split_listen(&key, value, "http_host", "http_port", &mut implied)?,
+            KeyKind::Jetstream => match value.kind {
+                ValueKind::Table(block) => {
+                    let block: BTreeMap<String, Value> = block.into_iter().collect();
+                    for (k, v) in block {
+                        let lk = k.to_ascii_lowercase();
+                        let full = format!("{key}.{k}");
+                        if matches!(lk.as_str(), "store_dir" | "store" | "storedir") {
+                            set_store_dir(v, &mut explicit)?;
+                        } else if is_nats_jetstream_key(&lk) {
+                            return Err(ConfigError::Unsupported {
+                                key: full,
+                                feature: "JetStream settings other than store_dir".into(),
+                                origin: where_of(&v, source),
+                            });
+                        } else if reject(vec![key.clone(), k.clone()]) {
+                            return Err(ConfigError::UnknownKey {
+                                key: full,
+                                origin: where_of(&v, source),
+                            });
+                        }
+                    }
+                }
+                ref kind => {
+                    let enabled = match kind {
+                        ValueKind::Boolean(b) => Some(*b),
+                        ValueKind::String(s) => match s.to_ascii_lowercase().as_str() {
+                            "enabled" | "enable" | "true" | "yes" | "on" => Some(true),
+                            "disabled" | "disable" | "false" | "no" | "off" => Some(false),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    match enabled {
+                        // Disabled is what this build does anyway.
+                        Some(false) => {}
+                        Some(true) => {
+                            return Err(ConfigError::Unsupported {
+                                key,
+                                feature: "enabling JetStream".into(),
+                                origin: here,
+                            })
+                        }
+                        None => {
+                            return Err(ConfigError::InvalidValue {
+                                key,
+                                origin: here,
+                                expected: "a block { store_dir: ... }, false or \"disabled\""
+                                    .into(),
+                                found: describe(&value),
+                            })
+                        }
+                    }
+                }
+            },
+            KeyKind::Unsupported(feature) => {
+                return Err(ConfigError::Unsupported {
+                    key,
+                    feature: feature.into(),
+                    origin: here,
+                })
+            }
+            KeyKind::Unknown => {
+                if reject(vec![key.clone()]) {
+                    return Err(ConfigError::UnknownKey { key, origin: here });
+                }
+            }
+        }
+    }
+    implied.extend(explicit);
+    Ok(implied)
+}
+
+/// `listen`/`http`: a port, "port", ":port", "host:port" or "[v6]:port". An empty host
+/// leaves the host setting alone.
+fn split_listen(
+    key: &str,
+    value: Value,
+    host_key: &str,
+    port_key: &str,
+    out: &mut Map<String, Value>,
+) -> Result<(), ConfigError> {
+    let origin = value.origin().map(str::to_string);
+    let bad = |value: &Value| ConfigError::InvalidValue {
+        key: key.to_string(),
+        origin: origin.clone().unwrap_or_else(|| "configuration".into()),
+        expected: "a port, \"host:port\" or \":port\" with a port from -1 to 65535".into(),
+        found: describe(value),
+    };
+    let (host, port) = match &value.kind {
+        ValueKind::I64(n) => (None, *n),
+        ValueKind::String(s) => {
+            let s = s.trim();
+            let (host, port) = if let Ok(n) = s.parse::<i64>() {
+                (None, n)
+            } else {
+                let (h, p) = split_host_port(s).ok_or_else(|| bad(&value))?;
+                (Some(h), p.parse::<i64>().map_err(|_| bad(&value))?)
+            };
+            (host, port)
+        }
+        _ => return Err(bad(&value)),
+    };
+    if !(-1..=65535).contains(&port) {
+        return Err(bad(&value));
+    }
+    if let Some(h) = host.filter(|h| !h.is_empty()) {
+        out.insert(
+            host_key.to_string(),
+            Value::new(origin.as_ref(), ValueKind::String(h)),
+        );
+    }
+    out.insert(
+        port_key.to_string(),
+        Value::new(origin.as_ref(), ValueKind::I64(port)),
+    );
+    Ok(())
+}
+
+fn split_host_port(s: &str) -> Option<(String, &str)> {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        return Some((host.to_string(), after.strip_prefix(':')?));
+    }
+    let (host, port) = s.rsplit_once(':')?;
+    if host.contains(':') {
+        return None;
+    }
+    Some((host.to_string(), port))
+}
+
+/// How a value looks in an error message.
+fn describe(v: &Value) -> String {
+    match &v.kind {
+        ValueKind::Nil => "nothing".into(),
+        ValueKind::Boolean(b) => format!("the boolean {b}"),
+        ValueKind::I64(n) => format!("the integer {n}"),
+        ValueKind::I128(n) => format!("the integer {n}"),
+        ValueKind::U64(n) => format!("the integer {n}"),
+        ValueKind::U128(n) => format!("the integer {n}"),
+        ValueKind::Float(f) => format!("the number {f}"),
+        ValueKind::String(s) => format!("{s:?}"),
+        ValueKind::Table(_) => "a block".into(),
+        ValueKind::Array(_) => "an array".into(),
+    }
+}
+
+/// Reads typed values out of the merged table, naming key and origin on failure.
+struct Reader<'a> {
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Reader<'a> {
+    fn invalid(&self, key: &str, v: &Value, expected: impl Into<String>) -> ConfigError {
+        ConfigError::InvalidValue {
+            key: key.into(),
+            origin: where_of(v, "configuration"),
+            expected: expected.into(),
+            found: describe(v),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key)
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        match &v.kind {
+            ValueKind::String(s) => Ok(Some(s.clone())),
+            _ => Err(self.invalid(key, v, "a string")),
+        }
+    }
+
+    /// A string that must not be empty.
+    fn text(&self, key: &str, what: &str) -> Result<Option<String>, ConfigError> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        match &v.kind {
+            ValueKind::String(s) if !s.trim().is_empty() => Ok(Some(s.clone())),
+            _ => Err(self.invalid(key, v, what)),
+        }
+    }
+
+    fn boolean(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let b = match &v.kind {
+            ValueKind::Boolean(b) => Some(*b),
+            ValueKind::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" | "t" => Some(true),
+                "false" | "no" | "off" | "0" | "f" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        b.map(Some)
+            .ok_or_else(|| self.invalid(key, v, "true or false (also yes/no, on/off)"))
+    }
+
+    /// An integer within `range`; strings holding an integer count (environment and
+    /// flag values are strings).
+    fn int(
+        &self,
+        key: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<Option<i64>, ConfigError> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let expected = || format!("an integer from {} to {}", range.start(), range.end());
+        let n = match &v.kind {
+            ValueKind::I64(n) => Some(*n),
+            ValueKind::I128(n) => i64::try_from(*n).ok(),
+            ValueKind::U64(n) => i64::try_from(*n).ok(),
+            ValueKind::U128(n) => i64::try_from(*n).ok(),
+            ValueKind::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if range.contains(&n) => Ok(Some(n)),
+            _ => Err(self.invalid(key, v, expected())),
+        }
+    }
+
+    /// A size in bytes within `range`: an integer or a string such as "64MB".
+    fn size(
+        &self,
+        key: &str,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<Option<i64>, ConfigError> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let expected = || {
+            format!(
+                "a size from {} to {} bytes (an integer, or a string such as \"64MB\" or \"1k\")",
+                range.start(),
+                range.end()
+            )
+        };
+        let n = match &v.kind {
+            ValueKind::I64(n) => Ok(*n),
+            ValueKind::I128(_) | ValueKind::U64(_) | ValueKind::U128(_) => Err(String::new()),
+            ValueKind::String(s) => units::parse_size(s),
+            _ => Err(String::new()),
+        };
+        match n {
+            Ok(n) if range.contains(&n) => Ok(Some(n)),
+            Ok(_) => Err(self.invalid(key, v, expected())),
+            Err(detail) if detail.is_empty() => Err(self.invalid(key, v, expected())),
+            Err(detail) => Err(self.invalid(key, v, format!("{} ({detail})", expected()))),
+        }
+    }
+
+    /// A duration: a number of seconds (integer or float, as nats-server reads
+    /// integers) or a Go-style string such as "2s", "500ms" or "1h30m".
+    fn duration(&self, key: &str) -> Result<Option<Duration>, ConfigError> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        const EXPECTED: &str =
+            "a duration such as \"2s\", \"500ms\" or \"1h30m\", or a number of seconds";
+        let secs = |f: f64| Duration::try_from_secs_f64(f).map_err(|_| String::new());
+        let d = match &v.kind {
+            ValueKind::I64(n) => u64::try_from(*n)
+                .map(Duration::from_secs)
+                .map_err(|_| String::new()),
+            ValueKind::U64(n) => Ok(Duration::from_secs(*n)),
+            ValueKind::Float(f) => secs(*f),
+            ValueKind::String(s) => {
+                let t = s.trim();
+                if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                    t.parse::<f64>().map_err(|_| String::new()).and_then(secs)
+                } else {
+                    units::parse_duration(t)
+                }
+            }
+            _ => Err(String::new()),
+        };
+        match d {
+            Ok(d) => Ok(Some(d)),
+            Err(detail) if detail.is_empty() => Err(self.invalid(key, v, EXPECTED)),
+            Err(detail) => Err(self.invalid(key, v, format!("{EXPECTED} ({detail})"))),
+        }
+    }
+}
+
+fn to_u32(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Merged, canonical keys → `Config`, with nats-server's rules: a zero limit or
+/// duration means "the default", port 0 means 4222, the monitoring host follows the
+/// client host unless set, and the checks nats-server makes at startup.
+fn convert(map: &Map<String, Value>) -> Result<Config, ConfigError> {
+    let r = Reader { map };
+    let d = Config::default();
+    let mut c = Config::default();
+    const I32_MAX: i64 = i32::MAX as i64;
+
+    if let Some(h) = r.text("host", "a host name or address")? {
+        c.host = h;
+    }
+    if let Some(p) = r.int("port", -1..=65535)? {
+        c.port = if p == 0 { d.port } else { p as i32 };
+    }
+    match r.text("http_host", "a host name or address")? {
+        Some(h) => c.http_host = h,
+        None if r.get("host").is_some() => c.http_host = c.host.clone(),
+        None => {}
+    }
+    if let Some(p) = r.int("http_port", -1..=65535)? {
+        c.http_port = p as i32;
+    }
+    if let Some(name) = r.string("server_name")? {
+        c.server_name = Some(name).filter(|n| !n.is_empty());
+    }
+    if let Some(dir) = r.text("store_dir", "a directory path")? {
+        c.store_dir = dir;
+    }
+    if let Some(n) = r.size("max_payload", 0..=I32_MAX)? {
+        c.max_payload = if n == 0 { d.max_payload } else { to_u32(n) };
+    }
+    if let Some(n) = r.size("max_control_line", 0..=I32_MAX)? {
+        c.max_control_line = if n == 0 {
+            d.max_control_line
+        } else {
+            to_u32(n)
+        };
+    }
+    if let Some(n) = r.size("max_pending", 0..=i64::MAX)? {
+        c.max_pending = if n == 0 {
+            d.max_pending
+        } else {
+            n.unsigned_abs()
+        };
+    }
+    if let Some(n) = r.int("max_connections", 0..=i64::from(u32::MAX))? {
+        c.max_connections = if n == 0 { d.max_connections } else { to_u32(n) };
+    }
+    if let Some(n) = r.int("max_subscriptions", 0..=i64::from(u32::MAX))? {
+        c.max_subscriptions = to_u32(n);
+    }
+    if let Some(n) = r.int("ping_max", 0..=i64::from(u32::MAX))? {
+        c.ping_max = if n == 0 { d.ping_max } else { to_u32(n) };
+    }
+    let or_default = |v: Duration, default: Duration| if v.is_zero() { default } else { v };
+    if let Some(v) = r.duration("write_deadline")? {
+        c.write_deadline = or_default(v, d.write_deadline);
+    }
+    if let Some(v) = r.duration("ping_interval")? {
+        c.ping_interval = or_default(v, d.ping_interval);
+    }
+    if let Some(v) = r.duration("auth_timeout")? {
+        c.auth_timeout = or_default(v, d.auth_timeout);
+    }
+    if let Some(v) = r.duration("lame_duck_duration")? {
+        if !v.is_zero() && v < Duration::from_secs(30) {
+            if let Some(raw) = r.get("lame_duck_duration") {
+                return Err(r.invalid(
+                    "lame_duck_duration",
+                    raw,
+                    "at least 30s (the minimum nats-server allows)",
+                ));
+            }
+        }
+        c.lame_duck_duration = or_default(v, d.lame_duck_duration);
+    }
+    if let Some(v) = r.duration("lame_duck_grace_period")? {
+        c.lame_duck_grace_period = or_default(v, d.lame_duck_grace_period);
+    }
+    if let Some(b) = r.boolean("debug")? {
+        c.debug = b;
+    }
+    if let Some(b) = r.boolean("trace")? {
+        c.trace = b;
+    }
+    if let Some(b) = r.boolean("log_time")? {
+        c.log_time = b;
+    }
+    if let Some(f) = r.string("log_file")? {
+        c.log_file = Some(f).filter(|f| !f.is_empty());
+    }
+    if let Some(f) = r.string("pid_file")? {
+        c.pid_file = Some(f).filter(|f| !f.is_empty());
+    }
+
+    if c.lame_duck_grace_period >= c.lame_duck_duration {
+        return Err(ConfigError::Conflict(format!(
+            "lame_duck_grace_period ({:?}) must be shorter than lame_duck_duration ({:?})",
+            c.lame_duck_grace_period, c.lame_duck_duration
+        )));
+    }
+    // nats-server's own wording for this check.
+    if u64::from(c.max_payload) > c.max_pending {
+        return Err(ConfigError::Conflict(format!(
+            "max_payload ({}) cannot be higher than max_pending ({})",
+            c.max_payload, c.max_pending
+        )));
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A fresh directory per test (so tests can run in parallel), removed on drop.
+    struct TempDir(PathBuf);
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    impl std::ops::Deref for TempDir {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    fn temp_dir() -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "edgeleaf-config-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> String {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        path.display().to_string()
+    }
+
+    /// A command line as `std::env::args()` gives it: program name first.
+    fn args(list: &[&str]) -> Vec<String> {
+        std::iter::once("edgeleaf")
+            .chain(list.iter().copied())
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn run(list: &[&str], pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        match Config::load_with_env(&args(list), &env(pairs))? {
+            Invocation::Run(c) => Ok(c),
+            other => panic!("expected Run, got {other:?}"),
+        }
+    }
+
+    fn ok(list: &[&str], pairs: &[(&str, &str)]) -> Config {
+        match run(list, pairs) {
+            Ok(c) => c,
+            Err(e) => panic!("{list:?} {pairs:?}: {e}"),
+        }
+    }
+
+    fn fails(list: &[&str], pairs: &[(&str, &str)]) -> ConfigError {
+        match run(list, pairs) {
+            Ok(c) => panic!("{list:?} {pairs:?} loaded: {c:?}"),
+            Err(e) => e,
+        }
+    }
+
+    fn conf(text: &str) -> Result<Config, ConfigError> {
+        let dir = temp_dir();
+        let file = write(&dir, "edge.conf", text);
+        run(&["-c", &file], &[])
+    }
+
+    fn conf_err(text: &str) -> String {
+        match conf(text) {
+            Ok(c) => panic!("{text:?} loaded: {c:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn defaults_without_anything() {
+        assert_eq!(ok(&[], &[]), Config::default());
+        assert!(Config::default().log_time);
+        // Not even a program name.
+        assert_eq!(
+            Config::load_with_env(&[], &env(&[])).ok(),
+            Some(Invocation::Run(Config::default()))
+        );
+    }
+
+    #[test]
+    fn program_name_is_skipped() {
+        let full = vec!["/usr/bin/edgeleaf".to_string(), "-p".into(), "4999".into()];
+        match Config::load_with_env(&full, &env(&[])) {
+            Ok(Invocation::Run(c)) => assert_eq!(c.port, 4999),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn version_and_help_skip_loading() {
+        let a = args(&["-v", "-c", "/nonexistent.conf"]);
+        assert_eq!(
+            Config::load_with_env(&a, &env(&[])).ok(),
+            Some(Invocation::Version)
+        );
+        match Config::load_with_env(&args(&["--help"]), &env(&[])) {
+            Ok(Invocation::Help(text)) => assert!(text.contains("--config")),
+            other => panic!("{other:?}"),
+        }
+        // Version wins over help, as in nats-server.
+        assert_eq!(
+            Config::load_with_env(&args(&["-h", "-v"]), &env(&[])).ok(),
+            Some(Invocation::Version)
+        );
+    }
+
+    #[test]
+    fn realistic_nats_server_file() {
+        let c = conf(
+            "port: 4333\nhttp: 8333\nserver_name: edge1\nmax_payload: 2MB\nping_interval: \"30s\"\nwrite_deadline: \"5s\"\n# comment\n",
+        )
+        .expect("loads");
+        assert_eq!(c.port, 4333);
+        assert_eq!(c.http_port, 8333);
+        assert_eq!(c.server_name.as_deref(), Some("edge1"));
+        assert_eq!(c.max_payload, 2 * 1024 * 1024);
+        assert_eq!(c.ping_interval, Duration::from_secs(30));
+        assert_eq!(c.write_deadline, Duration::from_secs(5));
+        assert_eq!(
+            Config {
+                port: 4333,
+                http_port: 8333,
+                server_name: Some("edge1".into()),
+                max_payload: 2 * 1024 * 1024,
+                ping_interval: Duration::from_secs(30),
+                write_deadline: Duration::from_secs(5),
+                ..Config::default()
+            },
+            c
+        );
+    }
+
+    /// The same file must also pass `nats-server -t`, when nats-server is installed.
+    #[test]
+    fn nats_server_accepts_the_realistic_file() {
+        let bin = Path::new("/usr/sbin/nats-server");
+        if !bin.exists() {
+            return;
+        }
+        let dir = temp_dir();
+        let file = write(
+            &dir,
+            "edge.conf",
+            "port: 4333\nhttp: 8333\nserver_name: edge1\nmax_payload: 2MB\nping_interval: \"30s\"\nwrite_deadline: \"5s\"\n# comment\nlisten: 127.0.0.1:4333\nmax_conn: 100\nlogtime: false\njetstream { store_dir: \"/tmp/x\" }\nlame_duck_duration: \"45s\"\n",
+        );
+        let out = std::process::Command::new(bin)
+            .args(["-t", "-c", &file])
+            .output()
+            .expect("runs nats-server");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let c = ok(&["-c", &file], &[]);
+        assert_eq!((c.host.as_str(), c.port), ("127.0.0.1", 4333));
+        assert_eq!(c.max_connections, 100);
+        assert!(!c.log_time);
+        assert_eq!(c.store_dir, "/tmp/x");
+        assert_eq!(c.lame_duck_duration, Duration::from_secs(45));
+    }
+
+    #[test]
+    fn every_accepted_key() {
+        let c = conf(concat!(
+            "listen: \"10.0.0.1:5000\"\n",
+            "http: \"127.0.0.1:9000\"\n",
+            "server_name: \"edge 7\"\n",
+            "max_payload: 512KB\n",
+            "max_control_line: 8KB\n",
+            "max_pending: 32MB\n",
+            "write_deadline: \"3s\"\n",
+            "max_connections: 10\n",
+            "max_subscriptions: 20\n",
+            "ping_interval: 60\n",
+            "ping_max: 4\n",
+            "auth_timeout: 1.5\n",
+            "lame_duck_duration: \"1m\"\n",
+            "lame_duck_grace_period: \"5s\"\n",
+            "debug: true\n",
+            "trace: yes\n",
+            "logtime: off\n",
+            "log_file: \"/var/log/edge.log\"\n",
+            "pid_file: /run/edge.pid\n",
+            "store_dir: /var/lib/edge\n",
+        ))
+        .expect("loads");
+        let want = Config {
+            host: "10.0.0.1".into(),
+            port: 5000,
+            http_host: "127.0.0.1".into(),
+            http_port: 9000,
+            server_name: Some("edge 7".into()),
+            store_dir: "/var/lib/edge".into(),
+            max_payload: 512 * 1024,
+            max_control_line: 8 * 1024,
+            max_pending: 32 * 1024 * 1024,
+            write_deadline: Duration::from_secs(3),
+            max_connections: 10,
+            max_subscriptions: 20,
+            ping_interval: Duration::from_secs(60),
+            ping_max: 4,
+            auth_timeout: Duration::from_millis(1500),
+            lame_duck_duration: Duration::from_secs(60),
+            lame_duck_grace_period: Duration::from_secs(5),
+            debug: true,
+            trace: true,
+            log_time: false,
+            log_file: Some("/var/log/edge.log".into()),
+            pid_file: Some("/run/edge.pid".into()),
+        };
+        assert_eq!(c, want);
+    }
+
+    #[test]
+    fn aliases_and_case_insensitive_keys() {
+        let c = conf("NET: 10.1.1.1\nPort: 4999\nmonitor_port: 9100\nmax_conn: 7\nmax_subs: 8\nlogfile: a.log\npidfile: a.pid\nstoredir: /s\n")
+            .expect("loads");
+        assert_eq!(c.host, "10.1.1.1");
+        // The monitoring host follows the client host unless set, as in nats-server.
+        assert_eq!(c.http_host, "10.1.1.1");
+        assert_eq!((c.port, c.http_port), (4999, 9100));
+        assert_eq!((c.max_connections, c.max_subscriptions), (7, 8));
+        assert_eq!(c.log_file.as_deref(), Some("a.log"));
+        assert_eq!(c.pid_file.as_deref(), Some("a.pid"));
+        assert_eq!(c.store_dir, "/s");
+        let c = conf("host: h1\naddr: h1\nhttp_host: 127.0.0.1\nhttp_port: 0\n").expect("loads");
+        assert_eq!(
+            (c.host.as_str(), c.http_host.as_str(), c.http_port),
+            ("h1", "127.0.0.1", 0)
+        );
+    }
+
+    #[test]
+    fn listen_forms() {
+        let c = conf("listen: 4555\n").expect("int");
+        assert_eq!((c.host.as_str(), c.port), ("0.0.0.0", 4555));
+        let c = conf("listen: \":4556\"\n").expect(":port");
+        assert_eq!((c.host.as_str(), c.port), ("0.0.0.0", 4556));
+        let c = conf("listen: \"4557\"\n").expect("port string");
+        assert_eq!(c.port, 4557);
+        let c = conf("listen: 127.0.0.1:4558\n").expect("bare host:port");
+        assert_eq!((c.host.as_str(), c.port), ("127.0.0.1", 4558));
+        let c = conf("listen: \"[::1]:4559\"\n").expect("v6");
+        assert_eq!((c.host.as_str(), c.port), ("::1", 4559));
+        // An explicit port beats the port inside listen.
+        let c = conf("listen: 127.0.0.1:4558\nport: 4600\n").expect("both");
+        assert_eq!((c.host.as_str(), c.port), ("127.0.0.1", 4600));
+        let c = conf("http: 8444\n").expect("http int");
+        assert_eq!((c.http_host.as_str(), c.http_port), ("0.0.0.0", 8444));
+        let c = conf("port: 0\n").expect("zero port");
+        assert_eq!(c.port, 4222);
+        let c = conf("port: -1\n").expect("random port");
+        assert_eq!(c.port, -1);
+        for bad in [
+            "listen: \"a:b:c\"\n",
+            "listen: \"host\"\n",
+            "listen: 70000\n",
+            "listen: [1]\n",
+            "http: true\n",
+        ] {
+            let e = conf_err(bad);
+            assert!(
+                e.contains("invalid value for `listen`") || e.contains("invalid value for `http`"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn zero_means_default_like_nats() {
+        let c = conf("max_payload: 0\nmax_pending: 0\nmax_connections: 0\nping_max: 0\nping_interval: 0\nwrite_deadline: \"0s\"\nauth_timeout: 0\nmax_control_line: 0\nlame_duck_duration: 0\nlame_duck_grace_period: 0\n")
+            .expect("loads");
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn durations_in_every_form() {
+        for (text, want) in [
+            ("ping_interval: 45\n", Duration::from_secs(45)),
+            ("ping_interval: 0.5\n", Duration::from_millis(500)),
+            ("ping_interval: \"2s\"\n", Duration::from_secs(2)),
+            ("ping_interval: 2s\n", Duration::from_secs(2)),
+            ("ping_interval: \"500ms\"\n", Duration::from_millis(500)),
+            ("ping_interval: 500ms\n", Duration::from_millis(500)),
+            ("ping_interval: \"1m\"\n", Duration::from_secs(60)),
+            ("ping_interval: \"1h30m\"\n", Duration::from_secs(5400)),
+            ("ping_interval: 1h30m\n", Duration::from_secs(5400)),
+            ("ping_interval: '1m30s'\n", Duration::from_secs(90)),
+        ] {
+            assert_eq!(
+                conf(text).map(|c| c.ping_interval).ok(),
+                Some(want),
+                "{text}"
+            );
+        }
+        let e = conf_err("port: 4222\nwrite_deadline: \"soon\"\n");
+        assert!(e.contains("edge.conf:2"), "{e}");
+        assert!(e.contains("write_deadline"), "{e}");
+        assert!(e.contains("\"soon\""), "{e}");
+        let e = conf_err("auth_timeout: -1\n");
+        assert!(e.contains("auth_timeout"), "{e}");
+        let e = conf_err("auth_timeout: \"-1s\"\n");
+        assert!(e.contains("negative"), "{e}");
+        let e = conf_err("lame_duck_duration: \"10s\"\n");
+        assert!(e.contains("at least 30s"), "{e}");
+        let e = conf_err("lame_duck_duration: \"40s\"\nlame_duck_grace_period: \"40s\"\n");
+        assert!(e.contains("lame_duck_grace_period"), "{e}");
+    }
+
+    #[test]
+    fn sizes_in_every_form() {
+        for (text, want) in [
+            ("max_payload: 1048576\n", 1 << 20),
+            ("max_payload: 1MB\n", 1 << 20),
+            ("max_payload: \"1MB\"\n", 1 << 20),
+            ("max_payload: \"512kb\"\n", 512 << 10),
+            ("max_payload: 1M\n", 1_000_000),
+            ("max_payload: 2k\n", 2000),
+        ] {
+            assert_eq!(conf(text).map(|c| c.max_payload).ok(), Some(want), "{text}");
+        }
+        let c = conf("max_pending: \"64MB\"\n").expect("pending");
+        assert_eq!(c.max_pending, 64 << 20);
+        let e = conf_err("max_payload: 4GB\n");
+        assert!(e.contains("max_payload"), "{e}");
+        let e = conf_err("max_payload: -5\n");
+        assert!(e.contains("max_payload"), "{e}");
+        let e = conf_err("max_payload: \"lots\"\n");
+        assert!(e.contains("\"lots\""), "{e}");
+        let e = conf_err("max_payload: 1.5\n");
+        assert!(e.contains("the number 1.5"), "{e}");
+    }
+
+    #[test]
+    fn max_payload_must_fit_max_pending() {
+        let e = conf_err("max_payload: 8MB\nmax_pending: 4MB\n");
+        assert_eq!(
+            e,
+            "invalid configuration: max_payload (8388608) cannot be higher than max_pending (4194304)"
+        );
+        conf("max_payload: 4MB\nmax_pending: 4MB\n").expect("equal is fine");
+    }
+
+    #[test]
+    fn ports_are_range_checked() {
+        for text in [
+            "port: 65536\n",
+            "port: -2\n",
+            "http_port: 70000\n",
+            "port: \"x\"\n",
+            "port: true\n",
+        ] {
+            let e = conf_err(text);
+            assert!(e.contains("from -1 to 65535"), "{text}: {e}");
+        }
+        let e = fails(&["-p", "99999"], &[]);
+        assert_eq!(
+            e.to_string(),
+            "flag -p: invalid value for `port`: expected an integer from -1 to 65535, found \"99999\""
+        );
+    }
+
+    #[test]
+    fn type_errors_name_key_and_line() {
+        let e = conf_err("port: 4222\n\nserver_name: 5\n");
+        assert!(e.contains("edge.conf:3"), "{e}");
+        assert!(e.contains("`server_name`"), "{e}");
+        assert!(e.contains("expected a string"), "{e}");
+        assert!(e.contains("the integer 5"), "{e}");
+        let e = conf_err("debug: \"perhaps\"\n");
+        assert!(e.contains("`debug`"), "{e}");
+        let e = conf_err("store_dir: \"\"\n");
+        assert!(e.contains("`store_dir`"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_file_and_line() {
+        let e = conf_err("port: 4222\nprot: 4333\n");
+        assert!(e.contains("unknown configuration key `prot`"), "{e}");
+        assert!(e.contains("edge.conf:2"), "{e}");
+        let e = conf_err("jetstream { store_dir: /d, stor_dir: /e }\n");
+        assert!(e.contains("`jetstream.stor_dir`"), "{e}");
+        // A key used as a $variable is a definition, as nats-server treats it.
+        let c = conf("SIZE: 4MB\nmax_payload: $SIZE\njetstream { DIR: /x, store_dir: $DIR }\n")
+            .expect("variables");
+        assert_eq!(c.max_payload, 4 << 20);
+        assert_eq!(c.store_dir, "/x");
+        // ... but an unused one is still unknown.
+        let e = conf_err("SIZE: 4MB\n");
+        assert!(e.contains("`SIZE`"), "{e}");
+    }
+
+    #[test]
+    fn unsupported_keys_are_rejected_by_name() {
+        for (text, key) in [
+            ("authorization { user: a, password: b }\n", "authorization"),
+            ("accounts { A: {} }\n", "accounts"),
+            ("no_auth_user: a\n", "no_auth_user"),
+            ("system_account: SYS\n", "system_account"),
+            ("tls { cert_file: a }\n", "tls"),
+            ("cluster { port: 6222 }\n", "cluster"),
+            ("gateway { port: 7222 }\n", "gateway"),
+            ("leafnodes { remotes: [] }\n", "leafnodes"),
+            ("websocket { port: 8080 }\n", "websocket"),
+            ("mqtt { port: 1883 }\n", "mqtt"),
+            ("https_port: 8443\n", "https_port"),
+            ("jetstream: true\n", "jetstream"),
+            ("jetstream: enabled\n", "jetstream"),
+            (
+                "jetstream { max_memory_store: 1GB }\n",
+                "jetstream.max_memory_store",
+            ),
+            (
+                "jetstream { max_file_store: 1GB }\n",
+                "jetstream.max_file_store",
+            ),
+            ("jetstream { domain: edge }\n", "jetstream.domain"),
+            (
+                "jetstream { enabled: false, store_dir: /x }\n",
+                "jetstream.enabled",
+            ),
+        ] {
+            let e = conf_err(text);
+            assert!(e.contains(&format!("`{key}`")), "{text}: {e}");
+            assert!(e.contains("not supported yet"), "{text}: {e}");
+            assert!(e.contains("edge.conf:1"), "{text}: {e}");
+        }
+        // Disabled JetStream asks for nothing this build lacks.
+        conf("jetstream: false\n").expect("disabled");
+        conf("jetstream: disabled\n").expect("disabled");
+        let e = conf_err("jetstream: 5\n");
+        assert!(e.contains("invalid value for `jetstream`"), "{e}");
+    }
+
+    #[test]
+    fn store_dir_twice_is_an_error() {
+        let e = conf_err("store_dir: /a\njetstream { store_dir: /b }\n");
+        assert!(e.contains("store_dir is set more than once"), "{e}");
+        let c = conf("jetstream {\n  store_dir: \"/b\"\n}\n").expect("block");
+        assert_eq!(c.store_dir, "/b");
+    }
+
+    #[test]
+    fn parse_errors_carry_file_and_line() {
+        let dir = temp_dir();
+        let file = write(
+            &dir,
+            "bad.conf",
+            "port: 4222\nhttp: 8222\nping_interval: 1m30s\n",
+        );
+        let e = fails(&["-c", &file], &[]);
+        assert!(matches!(e, ConfigError::Parse(_)), "{e:?}");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with(&format!("{file}: Parse error on line 3: ")),
+            "{msg}"
+        );
+        assert!(msg.contains("ping_interval"), "{msg}");
+    }
+
+    #[test]
+    fn include_and_env_variables_in_files() {
+        let dir = temp_dir();
+        write(
+            &dir,
+            "limits.conf",
+            "max_payload: 2MB\nmax_pending: $EDGE_TEST_PENDING\n",
+        );
+        let file = write(
+            &dir,
+            "main.conf",
+            "include ./limits.conf\nserver_name: $EDGE_TEST_NAME\n",
+        );
+        let c = ok(
+            &["-c", &file],
+            &[("EDGE_TEST_NAME", "edge-9"), ("EDGE_TEST_PENDING", "8MB")],
+        );
+        assert_eq!(c.server_name.as_deref(), Some("edge-9"));
+        assert_eq!(c.max_payload, 2 << 20);
+        assert_eq!(c.max_pending, 8 << 20);
+        let e = fails(&["-c", &file], &[]);
+        assert!(e.to_string().contains("$EDGE_TEST_PENDING"), "{e}");
+        assert!(e.to_string().contains("limits.conf"), "{e}");
+    }
+
+    #[test]
+    fn toml_file() {
+        let dir = temp_dir();
+        let file = write(
+            &dir,
+            "edge.toml",
+            "port = 4333\nhttp = \"127.0.0.1:8333\"\nserver_name = \"edge1\"\nmax_payload = \"2MB\"\nping_interval = \"30s\"\nwrite_deadline = 5\nlogtime = false\n[jetstream]\nstore_dir = \"/var/edge\"\n",
+        );
+        let c = ok(&["-c", &file], &[]);
+        assert_eq!(c.port, 4333);
+        assert_eq!((c.http_host.as_str(), c.http_port), ("127.0.0.1", 8333));
+        assert_eq!(c.server_name.as_deref(), Some("edge1"));
+        assert_eq!(c.max_payload, 2 << 20);
+        assert_eq!(c.ping_interval, Duration::from_secs(30));
+        assert_eq!(c.write_deadline, Duration::from_secs(5));
+        assert!(!c.log_time);
+        assert_eq!(c.store_dir, "/var/edge");
+
+        let bad = write(&dir, "bad.toml", "port = 4333\nprot = 1\n");
+        let e = fails(&["-c", &bad], &[]).to_string();
+        assert!(e.contains("unknown configuration key `prot`"), "{e}");
+        assert!(e.contains("bad.toml"), "{e}");
+        let broken = write(&dir, "broken.toml", "port = = 4\n");
+        match fails(&["-c", &broken], &[]) {
+            ConfigError::Toml { file, message } => {
+                assert!(file.contains("broken.toml"));
+                assert!(message.contains('1'), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let tls = write(&dir, "tls.toml", "[tls]\ncert_file = \"x\"\n");
+        let e = fails(&["-c", &tls], &[]).to_string();
+        assert!(
+            e.contains("`tls`") && e.contains("not supported yet"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_config_file() {
+        match fails(&["-c", "/nonexistent/edge.conf"], &[]) {
+            e @ ConfigError::Read { .. } => {
+                assert!(e.to_string().contains("/nonexistent/edge.conf"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let dir = temp_dir();
+        let d = dir.0.display().to_string();
+        assert!(matches!(fails(&["-c", &d], &[]), ConfigError::Read { .. }));
+    }
+
+    #[test]
+    fn file_without_extension_is_nats_syntax() {
+        let dir = temp_dir();
+        let file = write(&dir, "edgeleaf", "port 4777\n");
+        assert_eq!(ok(&["-c", &file], &[]).port, 4777);
+    }
+
+    #[test]
+    fn precedence_defaults_file_env_flags() {
+        let dir = temp_dir();
+        let file = write(
+            &dir,
+            "edge.conf",
+            "port: 1111\nserver_name: from-file\nmax_payload: 1KB\nhost: 10.0.0.1\ndebug: true\n",
+        );
+        // File over defaults.
+        let c = ok(&["-c", &file], &[]);
+        assert_eq!(
+            (c.port, c.server_name.as_deref()),
+            (1111, Some("from-file"))
+        );
+        assert_eq!(c.ping_max, Config::default().ping_max);
+        // Environment over file.
+        let e = [
+            ("EDGELEAF_PORT", "2222"),
+            ("EDGELEAF_SERVER_NAME", "from-env"),
+        ];
+        let c = ok(&["-c", &file], &e);
+        assert_eq!((c.port, c.server_name.as_deref()), (2222, Some("from-env")));
+        assert_eq!(c.max_payload, 1024);
+        // Flags over environment.
+        let c = ok(&["-c", &file, "-p", "3333"], &e);
+        assert_eq!((c.port, c.server_name.as_deref()), (3333, Some("from-env")));
+        let c = ok(
+            &[
+                "-c",
+                &file,
+                "--name=from-flag",
+                "-a",
+                "127.0.0.1",
+                "-D=false",
+            ],
+            &e,
+        );
+        assert_eq!(c.server_name.as_deref(), Some("from-flag"));
+        assert_eq!(c.host, "127.0.0.1");
+        assert!(!c.debug);
+        // A later layer's listen beats an earlier layer's port.
+        let c = ok(&["-c", &file], &[("EDGELEAF_LISTEN", "127.0.0.2:5555")]);
+        assert_eq!((c.host.as_str(), c.port), ("127.0.0.2", 5555));
+        // Later flags win over earlier ones.
+        assert_eq!(ok(&["-p", "1", "--port", "2"], &[]).port, 2);
+    }
+
+    #[test]
+    fn every_flag_reaches_config() {
+        let c = ok(
+            &[
+                "-a",
+                "127.0.0.9",
+                "-p",
+                "-1",
+                "-m",
+                "8999",
+                "-n",
+                "fl",
+                "-sd=/flags",
+                "-DV",
+                "-l",
+                "f.log",
+                "-P",
+                "f.pid",
+                "-T=false",
+            ],
+            &[],
+        );
+        assert_eq!(c.host, "127.0.0.9");
+        assert_eq!(c.http_host, "127.0.0.9");
+        assert_eq!((c.port, c.http_port), (-1, 8999));
+        assert_eq!(c.server_name.as_deref(), Some("fl"));
+        assert_eq!(c.store_dir, "/flags");
+        assert!(c.debug && c.trace && !c.log_time);
+        assert_eq!(c.log_file.as_deref(), Some("f.log"));
+        assert_eq!(c.pid_file.as_deref(), Some("f.pid"));
+        let c = ok(
+            &["--debug", "--trace", "--store_dir", "/x", "--http_port=0"],
+            &[],
+        );
+        assert!(c.debug && c.trace);
+        assert_eq!((c.store_dir.as_str(), c.http_port), ("/x", 0));
+    }
+
+    #[test]
+    fn environment_values_are_checked_and_named() {
+        let c = ok(
+            &[],
+            &[
+                ("EDGELEAF_DEBUG", "true"),
+                ("EDGELEAF_MAX_PAYLOAD", "2MB"),
+                ("EDGELEAF_PING_INTERVAL", "30s"),
+                ("EDGELEAF_AUTH_TIMEOUT", "3"),
+                ("EDGELEAF_STORE_DIR", "/env"),
+                ("EDGELEAF_HTTP", "9222"),
+                ("EDGELEAF_LOGTIME", "no"),
+                ("OTHER_PORT", "1"),
+            ],
+        );
+        assert!(c.debug && !c.log_time);
+        assert_eq!(c.max_payload, 2 << 20);
+        assert_eq!(c.ping_interval, Duration::from_secs(30));
+        assert_eq!(c.auth_timeout, Duration::from_secs(3));
+        assert_eq!(c.store_dir, "/env");
+        assert_eq!(c.http_port, 9222);
+        let e = fails(&[], &[("EDGELEAF_PORT", "abc")]).to_string();
+        assert!(
+            e.starts_with("environment variable EDGELEAF_PORT: invalid value for `port`"),
+            "{e}"
+        );
+        // Other tools' EDGELEAF_* variables (e.g. EDGELEAF_AARCH64_BIN in the test
+        // scripts) reach the broker too, so unknown ones are left alone...
+        let c = ok(
+            &[],
+            &[("EDGELEAF_AARCH64_BIN", "x"), ("EDGELEAF_PROT", "1")],
+        );
+        assert_eq!(c, Config::default());
+        // ... while a feature this build lacks is still refused.
+        let e = fails(&[], &[("EDGELEAF_TLS", "1")]).to_string();
+        assert!(
+            e.contains("EDGELEAF_TLS") && e.contains("not supported yet"),
+            "{e}"
+        );
+        let e = fails(&[], &[("EDGELEAF_JETSTREAM", "true")]).to_string();
+        assert!(
+            e.contains("EDGELEAF_JETSTREAM") && e.contains("not supported yet"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unsupported_flag_fails_before_files() {
+        let e = fails(&["--user", "bob", "-c", "/nonexistent.conf"], &[]);
+        assert!(matches!(e, ConfigError::UnsupportedFlag { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn load_reads_the_process_environment() {
+        // Only `Config::load` reads the real environment (other tests inject theirs), so
+        // setting a variable here cannot disturb them.
+        std::env::set_var("EDGELEAF_WRITE_DEADLINE", "not-a-duration");
+        let e = Config::load(&args(&[]))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        std::env::remove_var("EDGELEAF_WRITE_DEADLINE");
+        assert!(e.contains("EDGELEAF_WRITE_DEADLINE"), "{e}");
+    }
+
+    #[test]
+    fn natsconf_format_through_config_file_source() {
+        let dir = temp_dir();
+        let file = write(&dir, "fmt.conf", "port: 4111\nb { c: [1, 2] }\n");
+        let built = config::Config::builder()
+            .add_source(config::File::new(&file, natsconf::NatsConf))
+            .build()
+            .expect("builds");
+        assert_eq!(built.get_int("port").ok(), Some(4111));
+        assert_eq!(built.get_array("b.c").map(|a| a.len()).ok(), Some(2));
+    }
+}
