@@ -1,0 +1,812 @@
+//! Owns one client connection: the reader task that parses and applies ops (CONNECT, PUB,
+//! SUB, ...), the outbound buffer that every publisher appends deliveries to, and the writer
+//! task that flushes that buffer to the socket. Also the per-connection policies: verbose
+//! and pedantic modes, ping/stale detection, slow-consumer closing, reserved subjects.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
+use tracing::{debug, info, trace, warn};
+
+use super::info::{ConnectOpts, Info};
+use super::Server;
+use crate::proto::{encode, ClientOp, ParseError, Parser};
+use crate::router::{Delivered, FlushList, Message, Origin, Sink, Subscription};
+use crate::subject;
+
+/// Why a connection closed, with nats-server's `/connz` wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    ClientClosed,
+    AuthTimeout,
+    SlowConsumerPendingBytes,
+    SlowConsumerWriteDeadline,
+    WriteError,
+    ReadError,
+    ParseError,
+    StaleConnection,
+    ProtocolViolation,
+    BadClientProtocolVersion,
+    MaxConnectionsExceeded,
+    MaxPayloadExceeded,
+    MaxControlLineExceeded,
+    NoRespondersRequiresHeaders,
+    ServerShutdown,
+}
+
+impl CloseReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::ClientClosed => "Client Closed",
+            CloseReason::AuthTimeout => "Authentication Timeout",
+            CloseReason::SlowConsumerPendingBytes => "Slow Consumer (Pending Bytes)",
+            CloseReason::SlowConsumerWriteDeadline => "Slow Consumer (Write Deadline)",
+            CloseReason::WriteError => "Write Error",
+            CloseReason::ReadError => "Read Error",
+            CloseReason::ParseError => "Parse Error",
+            CloseReason::StaleConnection => "Stale Connection",
+            CloseReason::ProtocolViolation => "Protocol Violation",
+            CloseReason::BadClientProtocolVersion => "Bad Client Protocol Version",
+            CloseReason::MaxConnectionsExceeded => "Maximum Connections Exceeded",
+            CloseReason::MaxPayloadExceeded => "Maximum Message Payload Exceeded",
+            CloseReason::MaxControlLineExceeded => "Maximum Control Line Exceeded",
+            CloseReason::NoRespondersRequiresHeaders => "No Responders Requires Headers",
+            CloseReason::ServerShutdown => "Server Shutdown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutState {
+    Open,
+    /// Write what is buffered, then close.
+    Closing,
+    /// Close without writing what is buffered (slow consumer, write failure).
+    Dropped,
+}
+
+struct Out {
+    buf: Vec<u8>,
+    wake_pending: bool,
+    state: OutState,
+}
+
+/// Message and byte counters of one connection.
+#[derive(Debug, Default)]
+pub struct ConnStats {
+    pub in_msgs: AtomicU64,
+    pub in_bytes: AtomicU64,
+    pub out_msgs: AtomicU64,
+    pub out_bytes: AtomicU64,
+}
+
+/// What `/connz` shows about a connection beyond its counters.
+#[derive(Debug, Clone)]
+pub struct ConnMeta {
+    pub ip: String,
+    pub port: u16,
+    pub start: SystemTime,
+    pub last_activity: SystemTime,
+    pub stop: Option<SystemTime>,
+    pub reason: Option<CloseReason>,
+    pub rtt: Option<Duration>,
+    pub name: String,
+    pub lang: String,
+    pub version: String,
+}
+
+/// The shared half of a connection: what publishers on other tasks and monitoring see.
+pub struct Client {
+    pub cid: u64,
+    out: Mutex<Out>,
+    wake: Notify,
+    closed: Notify,
+    max_pending: usize,
+    headers: AtomicBool,
+    pub stats: ConnStats,
+    pub meta: Mutex<ConnMeta>,
+    subs: Mutex<HashMap<Bytes, Arc<Subscription>>>,
+    server: Arc<Server>,
+}
+
+impl Client {
+    /// Appends server-originated bytes (PONG, +OK, -ERR, INFO) to the outbound buffer.
+    /// Returns true if the writer needs waking.
+    fn send(&self, f: impl FnOnce(&mut Vec<u8>)) -> bool {
+        let mut out = self.out.lock();
+        if out.state != OutState::Open {
+            return false;
+        }
+        f(&mut out.buf);
+        !std::mem::replace(&mut out.wake_pending, true)
+    }
+
+    /// Sends and wakes the writer at once (for ops outside a read batch).
+    pub fn send_now(&self, f: impl FnOnce(&mut Vec<u8>)) {
+        if self.send(f) {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Starts closing: buffered bytes are flushed (or dropped) and the reader stops.
+    pub fn close(&self, reason: CloseReason, flush: bool) {
+        {
+            let mut out = self.out.lock();
+            if out.state != OutState::Open {
+                return;
+            }
+            out.state = if flush {
+                OutState::Closing
+            } else {
+                OutState::Dropped
+            };
+            if !flush {
+                out.buf = Vec::new();
+            }
+        }
+        {
+            let mut meta = self.meta.lock();
+            meta.reason.get_or_insert(reason);
+        }
+        self.wake.notify_one();
+        self.closed.notify_one();
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.out.lock().state == OutState::Open
+    }
+
+    pub fn pending_bytes(&self) -> usize {
+        self.out.lock().buf.len()
+    }
+
+    pub fn subscription_count(&self) -> usize {
+        self.subs.lock().len()
+    }
+
+    pub fn subscriptions(&self) -> Vec<Arc<Subscription>> {
+        self.subs.lock().values().cloned().collect()
+    }
+
+    /// Sends an INFO with `ldm: true` so clients move to another server (lame duck mode).
+    pub fn send_lame_duck_info(&self, info: &Info) {
+        let mut info = info.clone();
+        info.ldm = true;
+        info.client_id = self.cid;
+        if let Ok(json) = serde_json::to_vec(&info) {
+            self.send_now(|b| encode::info(b, &json));
+        }
+    }
+}
+
+impl Sink for Client {
+    fn cid(&self) -> u64 {
+        self.cid
+    }
+
+    fn deliver(&self, sid: &[u8], msg: &Message<'_>) -> Delivered {
+        let headers = if self.headers.load(Ordering::Relaxed) {
+            msg.headers
+        } else {
+            None
+        };
+        let mut out = self.out.lock();
+        if out.state != OutState::Open {
+            return Delivered::Closed;
+        }
+        encode::msg(
+            &mut out.buf,
+            msg.subject,
+            sid,
+            msg.reply,
+            headers,
+            msg.payload,
+        );
+        if out.buf.len() > self.max_pending {
+            drop(out);
+            self.server
+                .stats
+                .slow_consumers
+                .fetch_add(1, Ordering::Relaxed);
+            warn!(
+                cid = self.cid,
+                "Slow Consumer Detected: MaxPending of {} Exceeded", self.max_pending
+            );
+            self.close(CloseReason::SlowConsumerPendingBytes, false);
+            return Delivered::Closed;
+        }
+        let size = (msg.payload.len() + headers.map_or(0, <[u8]>::len)) as u64;
+        self.stats.out_msgs.fetch_add(1, Ordering::Relaxed);
+        self.stats.out_bytes.fetch_add(size, Ordering::Relaxed);
+        self.server.stats.out_msgs.fetch_add(1, Ordering::Relaxed);
+        self.server
+            .stats
+            .out_bytes
+            .fetch_add(size, Ordering::Relaxed);
+        if std::mem::replace(&mut out.wake_pending, true) {
+            Delivered::Queued
+        } else {
+            Delivered::QueuedWake
+        }
+    }
+
+    fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    fn forget(&self, sid: &[u8]) {
+        self.subs.lock().remove(sid);
+    }
+}
+
+/// The reader's own view of the connection: options from CONNECT and ping state.
+struct Session {
+    opts: ConnectOpts,
+    connected: bool,
+    pings_out: u32,
+    last_in: Instant,
+    last_ping_in: Option<Instant>,
+    ping_sent_at: Option<Instant>,
+    rtt_measured: bool,
+}
+
+/// What the reader should do after an op.
+enum Flow {
+    Continue,
+    /// Send `-ERR` (if any) and close.
+    Close(Option<&'static str>, CloseReason),
+}
+
+/// Runs one client connection to its end. `stream` is already accepted (TLS, when it
+/// comes, wraps it before this point).
+pub async fn serve<S>(server: Arc<Server>, stream: S, peer: std::net::SocketAddr)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let cid = server.next_cid();
+    let cfg = &server.config;
+    let now = SystemTime::now();
+    let client = Arc::new(Client {
+        cid,
+        out: Mutex::new(Out {
+            buf: Vec::with_capacity(1024),
+            wake_pending: false,
+            state: OutState::Open,
+        }),
+        wake: Notify::new(),
+        closed: Notify::new(),
+        max_pending: cfg.max_pending as usize,
+        headers: AtomicBool::new(false),
+        stats: ConnStats::default(),
+        meta: Mutex::new(ConnMeta {
+            ip: peer.ip().to_string(),
+            port: peer.port(),
+            start: now,
+            last_activity: now,
+            stop: None,
+            reason: None,
+            rtt: None,
+            name: String::new(),
+            lang: String::new(),
+            version: String::new(),
+        }),
+        subs: Mutex::new(HashMap::new()),
+        server: server.clone(),
+    });
+    let (reader, writer) = tokio::io::split(stream);
+    let writer_task = tokio::spawn(write_loop(client.clone(), writer, cfg.write_deadline));
+
+    let mut info = server.info();
+    info.client_id = cid;
+    info.client_ip = peer.ip().to_string();
+    if let Ok(json) = serde_json::to_vec(&info) {
+        client.send_now(|b| encode::info(b, &json));
+    }
+    debug!(cid, %peer, "Client connection created");
+
+    if !server.register(&client) {
+        warn!(cid, %peer, "Maximum connections exceeded");
+        client.send_now(|b| encode::err(b, "maximum connections exceeded"));
+        client.close(CloseReason::MaxConnectionsExceeded, true);
+    } else {
+        read_loop(&server, &client, reader).await;
+    }
+
+    // Tear down: subscriptions go first so no publisher delivers into a dead buffer.
+    let subs: Vec<Arc<Subscription>> = client.subs.lock().drain().map(|(_, s)| s).collect();
+    for s in &subs {
+        server.account.unsubscribe(s);
+    }
+    client.close(CloseReason::ClientClosed, true);
+    let _ = writer_task.await;
+    client.meta.lock().stop = Some(SystemTime::now());
+    server.unregister(&client);
+    let reason = client.meta.lock().reason.map_or("", CloseReason::as_str);
+    debug!(cid, %peer, reason, "Client connection closed");
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(
+    server: &Arc<Server>,
+    client: &Arc<Client>,
+    mut reader: R,
+) {
+    let cfg = &server.config;
+    let mut parser = Parser::new(cfg.max_control_line as usize, cfg.max_payload as usize);
+    let mut buf = BytesMut::with_capacity(32 * 1024);
+    let mut flush = FlushList::default();
+    let mut session = Session {
+        opts: ConnectOpts::default(),
+        connected: false,
+        pings_out: 0,
+        last_in: Instant::now(),
+        last_ping_in: None,
+        ping_sent_at: None,
+        rtt_measured: false,
+    };
+    let auth_deadline = server
+        .auth_required()
+        .then(|| tokio::time::Instant::now() + cfg.auth_timeout);
+    // No ping timer until CONNECT; then the first one comes early (2 s, as nats-server).
+    let mut next_ping: Option<tokio::time::Instant> = None;
+    let client_sink: Arc<dyn Sink> = client.clone();
+
+    loop {
+        let ping_at = next_ping.unwrap_or_else(far_future);
+        let auth_at = match (auth_deadline, session.connected) {
+            (Some(d), false) => d,
+            _ => far_future(),
+        };
+        tokio::select! {
+            res = reader.read_buf(&mut buf) => {
+                match res {
+                    Ok(0) => {
+                        client.close(CloseReason::ClientClosed, true);
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        debug!(cid = client.cid, error = %e, "read error");
+                        client.close(CloseReason::ReadError, false);
+                        return;
+                    }
+                }
+                session.last_in = Instant::now();
+                let flow = process_buffer(server, client, &client_sink, &mut parser, &mut buf, &mut session, &mut flush);
+                flush.wake_all();
+                if session.connected && next_ping.is_none() {
+                    next_ping = Some(tokio::time::Instant::now() + first_ping_delay(cfg.ping_interval));
+                }
+                if let Flow::Close(err, reason) = flow {
+                    if let Some(text) = err {
+                        client.send_now(|b| encode::err(b, text));
+                    }
+                    client.close(reason, true);
+                    return;
+                }
+                if buf.capacity() > 1024 * 1024 && buf.is_empty() {
+                    // A burst of large messages grew the buffer; give the memory back.
+                    buf = BytesMut::with_capacity(32 * 1024);
+                }
+            }
+            _ = tokio::time::sleep_until(ping_at) => {
+                if let Some(reason) = ping_timer(server, client, &mut session) {
+                    client.send_now(|b| encode::err(b, "Stale Connection"));
+                    client.close(reason, true);
+                    return;
+                }
+                next_ping = Some(tokio::time::Instant::now() + cfg.ping_interval);
+            }
+            _ = tokio::time::sleep_until(auth_at) => {
+                client.send_now(|b| encode::err(b, "Authentication Timeout"));
+                client.close(CloseReason::AuthTimeout, true);
+                return;
+            }
+            _ = client.closed.notified() => {
+                return;
+            }
+        }
+    }
+}
+
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(86400 * 365)
+}
+
+/// nats-server sends its first PING to a client 2 s after CONNECT (plus up to 20% jitter),
+/// or at the ping interval if that is shorter.
+fn first_ping_delay(interval: Duration) -> Duration {
+    use rand::Rng;
+    let base = interval.min(Duration::from_secs(2));
+    let jitter = rand::thread_rng().gen_range(0..=base.as_millis() as u64 / 5);
+    base + Duration::from_millis(jitter)
+}
+
+/// The ping timer fired: returns a close reason if the client is stale.
+fn ping_timer(server: &Server, client: &Client, s: &mut Session) -> Option<CloseReason> {
+    let interval = server.config.ping_interval;
+    let now = Instant::now();
+    // Like nats-server: skip the PING when the client was active within the interval,
+    // unless we still need a round-trip time measurement.
+    let active = now.duration_since(s.last_in) < interval
+        || s.last_ping_in
+            .is_some_and(|t| now.duration_since(t) < interval);
+    if active && s.rtt_measured {
+        return None;
+    }
+    if s.pings_out + 1 > server.config.ping_max {
+        debug!(cid = client.cid, "Stale Client Connection - Closing");
+        return Some(CloseReason::StaleConnection);
+    }
+    s.pings_out += 1;
+    s.ping_sent_at = Some(now);
+    client.send_now(|b| b.extend_from_slice(encode::PING));
+    None
+}
+
+fn process_buffer(
+    server: &Arc<Server>,
+    client: &Arc<Client>,
+    sink: &Arc<dyn Sink>,
+    parser: &mut Parser,
+    buf: &mut BytesMut,
+    s: &mut Session,
+    flush: &mut FlushList,
+) -> Flow {
+    loop {
+        let op = match parser.parse(buf) {
+            Ok(Some(op)) => op,
+            Ok(None) => {
+                // Replies to this client (+OK, -ERR, PONG) are flushed with the batch.
+                flush.push(sink);
+                return Flow::Continue;
+            }
+            Err(e) => return parse_failure(client, e),
+        };
+        trace!(cid = client.cid, op = ?op_name(&op), "<<-");
+        let flow = match op {
+            ClientOp::Connect(json) => connect(client, s, &json),
+            ClientOp::Pub {
+                subject,
+                reply,
+                payload,
+            } => publish(
+                server,
+                client,
+                s,
+                flush,
+                &subject,
+                reply.as_deref(),
+                None,
+                &payload,
+            ),
+            ClientOp::HPub {
+                subject,
+                reply,
+                headers,
+                payload,
+            } => {
+                if !s.opts.headers {
+                    // nats-server closes without -ERR when headers were not negotiated.
+                    debug!(cid = client.cid, "HPUB without headers support");
+                    Flow::Close(None, CloseReason::ProtocolViolation)
+                } else {
+                    publish(
+                        server,
+                        client,
+                        s,
+                        flush,
+                        &subject,
+                        reply.as_deref(),
+                        Some(&headers),
+                        &payload,
+                    )
+                }
+            }
+            ClientOp::Sub {
+                subject,
+                queue,
+                sid,
+            } => {
+                subscribe(server, client, sink, s, subject, queue, sid);
+                Flow::Continue
+            }
+            ClientOp::Unsub { sid, max } => {
+                unsubscribe(server, client, &sid, max);
+                ok_if_verbose(client, s);
+                Flow::Continue
+            }
+            ClientOp::Ping => {
+                s.last_ping_in = Some(Instant::now());
+                client.send(|b| b.extend_from_slice(encode::PONG));
+                Flow::Continue
+            }
+            ClientOp::Pong => {
+                s.pings_out = 0;
+                if let Some(sent) = s.ping_sent_at.take() {
+                    client.meta.lock().rtt = Some(sent.elapsed());
+                    s.rtt_measured = true;
+                }
+                Flow::Continue
+            }
+            ClientOp::Ignored => Flow::Continue,
+        };
+        if !matches!(flow, Flow::Continue) {
+            return flow;
+        }
+    }
+}
+
+fn op_name(op: &ClientOp) -> &'static str {
+    match op {
+        ClientOp::Connect(_) => "CONNECT",
+        ClientOp::Pub { .. } => "PUB",
+        ClientOp::HPub { .. } => "HPUB",
+        ClientOp::Sub { .. } => "SUB",
+        ClientOp::Unsub { .. } => "UNSUB",
+        ClientOp::Ping => "PING",
+        ClientOp::Pong => "PONG",
+        ClientOp::Ignored => "INFO/+OK",
+    }
+}
+
+fn parse_failure(client: &Client, e: ParseError) -> Flow {
+    let reason = match e {
+        ParseError::MaxControlLine { .. } => CloseReason::MaxControlLineExceeded,
+        ParseError::MaxPayload { .. } => CloseReason::MaxPayloadExceeded,
+        ParseError::BadArgs { .. } | ParseError::PeerError(_) => CloseReason::ProtocolViolation,
+        _ => CloseReason::ParseError,
+    };
+    let meta = client.meta.lock();
+    info!(cid = client.cid, peer = %format!("{}:{}", meta.ip, meta.port), "Client parser ERROR: {e}");
+    Flow::Close(e.err_text(), reason)
+}
+
+fn ok_if_verbose(client: &Client, s: &Session) {
+    if s.opts.verbose {
+        client.send(|b| b.extend_from_slice(encode::OK));
+    }
+}
+
+fn err(client: &Client, text: &str) {
+    client.send(|b| encode::err(b, text));
+}
+
+fn connect(client: &Client, s: &mut Session, json: &[u8]) -> Flow {
+    let opts = match ConnectOpts::from_json(json) {
+        Ok(o) => o,
+        Err(e) => {
+            debug!(cid = client.cid, error = %e, "CONNECT with invalid JSON");
+            return Flow::Close(None, CloseReason::ProtocolViolation);
+        }
+    };
+    trace!(cid = client.cid, opts = %opts.redacted(), "CONNECT");
+    if !(0..=1).contains(&opts.protocol) {
+        return Flow::Close(
+            Some("invalid client protocol"),
+            CloseReason::BadClientProtocolVersion,
+        );
+    }
+    if opts.no_responders && !opts.headers {
+        return Flow::Close(
+            Some("no responders requires headers support"),
+            CloseReason::NoRespondersRequiresHeaders,
+        );
+    }
+    // Authentication hooks in here (security issue); without configured auth every client
+    // lands in the global account.
+    client.headers.store(opts.headers, Ordering::Relaxed);
+    {
+        let mut meta = client.meta.lock();
+        meta.name = opts.name.clone();
+        meta.lang = opts.lang.clone();
+        meta.version = opts.version.clone();
+    }
+    s.opts = opts;
+    s.connected = true;
+    ok_if_verbose(client, s);
+    Flow::Continue
+}
+
+/// A CLIENT may not use reply subjects reserved for service imports, JetStream acks and
+/// gateway routing.
+fn is_reserved_reply(reply: &[u8]) -> bool {
+    reply.starts_with(b"_R_.") || reply.starts_with(b"$JS.ACK.") || reply.starts_with(b"_GR_.")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn publish(
+    server: &Arc<Server>,
+    client: &Arc<Client>,
+    s: &Session,
+    flush: &mut FlushList,
+    subj: &[u8],
+    reply: Option<&[u8]>,
+    headers: Option<&[u8]>,
+    payload: &[u8],
+) -> Flow {
+    let size = (payload.len() + headers.map_or(0, <[u8]>::len)) as u64;
+    client.stats.in_msgs.fetch_add(1, Ordering::Relaxed);
+    client.stats.in_bytes.fetch_add(size, Ordering::Relaxed);
+    server.stats.in_msgs.fetch_add(1, Ordering::Relaxed);
+    server.stats.in_bytes.fetch_add(size, Ordering::Relaxed);
+    if s.opts.pedantic && !subject::is_valid_publish_subject(subj) {
+        err(client, "Invalid Publish Subject");
+    }
+    if subj.starts_with(b"_GR_.") {
+        err(
+            client,
+            &format!(
+                "Permissions Violation for Publish to \"{}\"",
+                String::from_utf8_lossy(subj)
+            ),
+        );
+        return Flow::Continue;
+    }
+    if let Some(r) = reply {
+        if is_reserved_reply(r) {
+            err(
+                client,
+                &format!(
+                    "Permissions Violation for Publish with Reply of \"{}\"",
+                    String::from_utf8_lossy(r)
+                ),
+            );
+            return Flow::Continue;
+        }
+    }
+    ok_if_verbose(client, s);
+    let msg = Message {
+        subject: subj,
+        reply,
+        headers,
+        payload,
+    };
+    let origin = Origin {
+        cid: client.cid,
+        echo: s.opts.echo,
+    };
+    let delivered = server.account.publish(&msg, origin, flush);
+    if delivered == 0 && s.opts.no_responders {
+        if let Some(r) = reply {
+            no_responders(server, client, r, flush);
+        }
+    }
+    Flow::Continue
+}
+
+/// Nobody received a request: tell the requester with a 503 status on its own reply
+/// subscription, as nats-server does for clients that asked for it.
+fn no_responders(server: &Server, client: &Arc<Client>, reply: &[u8], flush: &mut FlushList) {
+    let matches = server.account.matches(reply);
+    let Some(sub) = matches
+        .plain
+        .iter()
+        .find(|sub| sub.sink.cid() == client.cid)
+    else {
+        return;
+    };
+    let status = Message {
+        subject: reply,
+        reply: None,
+        headers: Some(encode::NO_RESPONDERS_HDR),
+        payload: b"",
+    };
+    if let Delivered::QueuedWake = sub.sink.deliver(&sub.sid, &status) {
+        flush.push(&sub.sink);
+    }
+}
+
+fn subscribe(
+    server: &Server,
+    client: &Arc<Client>,
+    sink: &Arc<dyn Sink>,
+    s: &Session,
+    subj: Bytes,
+    queue: Option<Bytes>,
+    sid: Bytes,
+) {
+    let max = server.config.max_subscriptions as usize;
+    let mut subs = client.subs.lock();
+    if max > 0 && subs.len() >= max {
+        drop(subs);
+        warn!(
+            cid = client.cid,
+            "Maximum Subscriptions Exceeded (max={max})"
+        );
+        err(client, "maximum subscriptions exceeded");
+        return;
+    }
+    if !subject::is_valid_subject(&subj)
+        || queue
+            .as_ref()
+            .is_some_and(|q| !subject::is_valid_queue_name(q))
+    {
+        drop(subs);
+        err(client, "Invalid Subject");
+        return;
+    }
+    if subs.contains_key(&sid) {
+        // nats-server keeps the existing subscription for a reused sid.
+        drop(subs);
+        ok_if_verbose(client, s);
+        return;
+    }
+    let sub = Arc::new(Subscription::new(sink.clone(), subj, queue, sid.clone()));
+    subs.insert(sid, sub.clone());
+    drop(subs);
+    server.account.subscribe(sub);
+    ok_if_verbose(client, s);
+}
+
+fn unsubscribe(server: &Server, client: &Client, sid: &[u8], max: Option<u64>) {
+    let sub = client.subs.lock().get(sid).cloned();
+    let Some(sub) = sub else { return };
+    match max {
+        Some(n) if n > 0 => {
+            if server.account.set_max(&sub, n) {
+                client.subs.lock().remove(sid);
+            }
+        }
+        _ => {
+            server.account.unsubscribe(&sub);
+            client.subs.lock().remove(sid);
+        }
+    }
+}
+
+/// Flushes the outbound buffer whenever woken. Publishers append and wake; this task owns
+/// the socket's write half, so a slow socket never blocks a publisher.
+async fn write_loop<W: AsyncWrite + Unpin>(client: Arc<Client>, mut w: W, deadline: Duration) {
+    let mut batch: Vec<u8> = Vec::with_capacity(1024);
+    loop {
+        let state = {
+            let mut out = client.out.lock();
+            std::mem::swap(&mut out.buf, &mut batch);
+            out.wake_pending = false;
+            out.state
+        };
+        if state == OutState::Dropped {
+            break;
+        }
+        if batch.is_empty() {
+            if state == OutState::Closing {
+                break;
+            }
+            client.wake.notified().await;
+            continue;
+        }
+        match tokio::time::timeout(deadline, w.write_all(&batch)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                debug!(cid = client.cid, error = %e, "write error");
+                client.close(CloseReason::WriteError, false);
+                break;
+            }
+            Err(_) => {
+                client
+                    .server
+                    .stats
+                    .slow_consumers
+                    .fetch_add(1, Ordering::Relaxed);
+                warn!(
+                    cid = client.cid,
+                    "Slow Consumer Detected: WriteDeadline of {:?} exceeded", deadline
+                );
+                client.close(CloseReason::SlowConsumerWriteDeadline, false);
+                break;
+            }
+        }
+        batch.clear();
+        if batch.capacity() > 1024 * 1024 {
+            // Keep memory bounded after a burst (DESIGN invariant 4).
+            batch = Vec::with_capacity(64 * 1024);
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), w.shutdown()).await;
+}

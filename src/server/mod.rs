@@ -1,0 +1,257 @@
+//! Owns the broker process's network side: the client listener, one task pair per
+//! connection (see `client`), the server-wide counters, connection registry, lame duck
+//! mode and orderly shutdown. Routing is delegated to `router`, HTTP to `monitor`.
+
+pub mod client;
+pub mod info;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use parking_lot::Mutex;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tracing::{error, info, warn};
+
+use crate::config::Config;
+use crate::router::Account;
+use client::{Client, CloseReason};
+use info::{Info, NATS_VERSION};
+
+/// Closed connections kept for `/connz?state=closed`, as nats-server keeps a ring of them.
+const CLOSED_KEEP: usize = 1000;
+
+/// Server-wide counters (`/varz`).
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    pub in_msgs: AtomicU64,
+    pub in_bytes: AtomicU64,
+    pub out_msgs: AtomicU64,
+    pub out_bytes: AtomicU64,
+    pub slow_consumers: AtomicU64,
+    pub total_connections: AtomicU64,
+}
+
+/// Why the server could not start. Each says what failed and where.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("Error listening on port: {addr}, \"{source}\"")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub struct Server {
+    pub config: Config,
+    pub id: String,
+    pub name: String,
+    pub started: SystemTime,
+    /// The global account (`$G`): every client is in it until accounts arrive.
+    pub account: Arc<Account>,
+    pub stats: ServerStats,
+    clients: Mutex<BTreeMap<u64, Arc<Client>>>,
+    closed: Mutex<VecDeque<Arc<Client>>>,
+    next_cid: AtomicU64,
+    client_addr: Mutex<Option<SocketAddr>>,
+    lame_duck: AtomicBool,
+    stop_accepting: Notify,
+    shutting_down: AtomicBool,
+}
+
+impl Server {
+    pub fn new(config: Config) -> Arc<Server> {
+        let id = info::new_server_id();
+        let name = config.server_name.clone().unwrap_or_else(|| id.clone());
+        Arc::new(Server {
+            config,
+            id,
+            name,
+            started: SystemTime::now(),
+            account: Arc::new(Account::new("$G")),
+            stats: ServerStats::default(),
+            clients: Mutex::new(BTreeMap::new()),
+            closed: Mutex::new(VecDeque::new()),
+            next_cid: AtomicU64::new(1),
+            client_addr: Mutex::new(None),
+            lame_duck: AtomicBool::new(false),
+            stop_accepting: Notify::new(),
+            shutting_down: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn next_cid(&self) -> u64 {
+        self.next_cid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Authentication arrives with the security issue; until then no client needs it.
+    pub fn auth_required(&self) -> bool {
+        false
+    }
+
+    /// The INFO every client gets on accept (without its per-connection fields).
+    pub fn info(&self) -> Info {
+        let addr = *self.client_addr.lock();
+        Info {
+            server_id: self.id.clone(),
+            server_name: self.name.clone(),
+            version: NATS_VERSION.into(),
+            proto: 1,
+            go: format!("edgeleaf{}", env!("CARGO_PKG_VERSION")),
+            host: self.config.host.clone(),
+            port: addr.map_or(0, |a| a.port()),
+            headers: true,
+            auth_required: self.auth_required(),
+            max_payload: self.config.max_payload,
+            client_id: 0,
+            client_ip: String::new(),
+            ldm: self.lame_duck.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn client_addr(&self) -> Option<SocketAddr> {
+        *self.client_addr.lock()
+    }
+
+    /// Adds a connection to the registry; false if `max_connections` is reached.
+    pub(crate) fn register(&self, client: &Arc<Client>) -> bool {
+        let mut clients = self.clients.lock();
+        if clients.len() >= self.config.max_connections as usize {
+            return false;
+        }
+        clients.insert(client.cid, client.clone());
+        self.stats.total_connections.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    pub(crate) fn unregister(&self, client: &Arc<Client>) {
+        self.clients.lock().remove(&client.cid);
+        let mut closed = self.closed.lock();
+        if closed.len() >= CLOSED_KEEP {
+            closed.pop_front();
+        }
+        closed.push_back(client.clone());
+    }
+
+    pub fn clients(&self) -> Vec<Arc<Client>> {
+        self.clients.lock().values().cloned().collect()
+    }
+
+    pub fn closed_clients(&self) -> Vec<Arc<Client>> {
+        self.closed.lock().iter().cloned().collect()
+    }
+
+    pub fn num_clients(&self) -> usize {
+        self.clients.lock().len()
+    }
+
+    pub fn is_lame_duck(&self) -> bool {
+        self.lame_duck.load(Ordering::Relaxed)
+    }
+
+    /// Binds the client listener and starts accepting. Returns the bound address.
+    pub async fn start_clients(self: &Arc<Self>) -> Result<SocketAddr, StartError> {
+        let port = match self.config.port {
+            -1 => 0,
+            0 => 4222,
+            p => p as u16,
+        };
+        let addr = format!("{}:{}", self.config.host, port);
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: addr.clone(),
+                source,
+            })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| StartError::Listen { addr, source })?;
+        *self.client_addr.lock() = Some(local);
+        info!("Listening for client connections on {}", local);
+        let server = self.clone();
+        tokio::spawn(async move { server.accept_loop(listener).await });
+        Ok(local)
+    }
+
+    async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            tokio::select! {
+                res = listener.accept() => match res {
+                    Ok((stream, peer)) => {
+                        let _ = stream.set_nodelay(true);
+                        let server = self.clone();
+                        tokio::spawn(client::serve(server, stream, peer));
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        error!("Error accepting client connection: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                _ = self.stop_accepting.notified() => {
+                    info!("Stopped accepting client connections");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// SIGTERM/SIGINT: stop accepting, flush and close every connection, and return once
+    /// they are gone or `deadline` has passed.
+    pub async fn shutdown(&self, deadline: Duration) {
+        if self.shutting_down.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        info!("Initiating Shutdown...");
+        self.stop_accepting.notify_one();
+        for c in self.clients() {
+            c.close(CloseReason::ServerShutdown, true);
+        }
+        let until = tokio::time::Instant::now() + deadline;
+        while self.num_clients() > 0 && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        info!("Server Exiting..");
+    }
+
+    /// SIGUSR2: lame duck mode as nats-server does it. Stop accepting, tell clients (INFO
+    /// with `ldm`), wait the grace period, then close clients spread over the rest of the
+    /// lame duck duration so they do not all reconnect elsewhere at once.
+    pub async fn lame_duck(&self) {
+        if self.lame_duck.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let cfg = &self.config;
+        info!("Entering lame duck mode, stop accepting new clients");
+        self.stop_accepting.notify_one();
+        let info = self.info();
+        for c in self.clients() {
+            c.send_lame_duck_info(&info);
+        }
+        let grace = cfg.lame_duck_grace_period.min(cfg.lame_duck_duration);
+        tokio::time::sleep(grace).await;
+        let clients = self.clients();
+        if !clients.is_empty() {
+            let spread = cfg.lame_duck_duration.saturating_sub(grace);
+            let step = spread / clients.len() as u32;
+            info!("Closing existing clients");
+            for c in clients {
+                c.close(CloseReason::ServerShutdown, true);
+                if !step.is_zero() {
+                    tokio::time::sleep(step).await;
+                }
+            }
+        }
+        self.shutdown(Duration::from_secs(2)).await;
+    }
+
+    pub fn warn_config(&self) {
+        if self.config.max_payload > 8 * 1024 * 1024 {
+            warn!("Maximum payloads over 8.00 MB are generally discouraged and could lead to poor performance");
+        }
+    }
+}
