@@ -175,7 +175,7 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
     let s = &server.stats;
     let now = SystemTime::now();
     let subs = server.account.stats().count;
-    json!({
+    let mut v = json!({
         "server_id": server.id,
         "server_name": server.name,
         "version": NATS_VERSION,
@@ -185,7 +185,6 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
         "host": cfg.host,
         "port": server.client_addr().map_or(0, |a| a.port()),
         "max_connections": cfg.max_connections,
-        "max_subscriptions": cfg.max_subscriptions,
         "ping_interval": cfg.ping_interval.as_nanos() as u64,
         "ping_max": cfg.ping_max,
         "http_host": cfg.http_host,
@@ -225,7 +224,12 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
         "http_req_stats": *monitor.req_stats.lock(),
         "config_load_time": rfc3339(server.started),
         "system_account": "",
-    })
+    });
+    if cfg.max_subscriptions > 0 {
+        // nats-server omits it when unlimited.
+        v["max_subscriptions"] = json!(cfg.max_subscriptions);
+    }
+    v
 }
 
 fn conn_json(c: &Client, now: SystemTime, subs: &str) -> Value {

@@ -239,9 +239,10 @@ impl Server {
             let spread = cfg.lame_duck_duration.saturating_sub(grace);
             let step = spread / clients.len() as u32;
             info!("Closing existing clients");
-            for c in clients {
+            let last = clients.len() - 1;
+            for (i, c) in clients.into_iter().enumerate() {
                 c.close(CloseReason::ServerShutdown, true);
-                if !step.is_zero() {
+                if i < last && !step.is_zero() {
                     tokio::time::sleep(step).await;
                 }
             }

@@ -300,6 +300,19 @@ impl Raw {
         raw
     }
 
+    /// Connects without expecting an INFO (the server may refuse or close at once).
+    pub fn connect_raw(port: u16) -> Raw {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        Raw {
+            stream,
+            info: serde_json::Value::Null,
+            buf: Vec::new(),
+        }
+    }
+
     pub fn send(&mut self, bytes: &[u8]) {
         let _ = self.stream.write_all(bytes);
     }
@@ -331,13 +344,19 @@ impl Raw {
     /// Reads until the text `end` has arrived or the connection closes; returns everything
     /// read, with `<EOF>` appended when it closed.
     pub fn read_until(&mut self, end: &str) -> String {
+        let needle = end.as_bytes();
+        let mut searched: usize = 0;
         loop {
-            let text = String::from_utf8_lossy(&self.buf).into_owned();
-            if let Some(i) = text.find(end) {
-                let upto = i + end.len();
-                self.buf.drain(..upto);
-                return text[..upto].to_string();
+            let from = searched.saturating_sub(needle.len());
+            if let Some(i) = self.buf[from..]
+                .windows(needle.len())
+                .position(|w| w == needle)
+            {
+                let upto = from + i + needle.len();
+                let taken: Vec<u8> = self.buf.drain(..upto).collect();
+                return String::from_utf8_lossy(&taken).into_owned();
             }
+            searched = self.buf.len();
             if !self.fill() {
                 let text = String::from_utf8_lossy(&self.buf).into_owned();
                 self.buf.clear();
