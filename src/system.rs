@@ -7,6 +7,7 @@ use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
 
 use tracing::Level;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -84,30 +85,24 @@ pub fn init_logging(cfg: &Config) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    match &cfg.log_file {
+    let writer = match &cfg.log_file {
         Some(path) => {
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
                 .map_err(|e| anyhow::anyhow!("cannot open log file {path}: {e}"))?;
-            registry
-                .with(
-                    tracing_subscriber::fmt::layer()
-                        .with_ansi(false)
-                        .with_writer(std::sync::Mutex::new(file)),
-                )
-                .try_init()?;
+            BoxMakeWriter::new(std::sync::Mutex::new(file))
         }
-        None => {
-            registry
-                .with(
-                    tracing_subscriber::fmt::layer()
-                        .with_ansi(false)
-                        .with_writer(io::stderr),
-                )
-                .try_init()?;
-        }
+        None => BoxMakeWriter::new(io::stderr),
+    };
+    // `logtime: false` (nats-server's option) drops timestamps, e.g. when another logger
+    // adds its own.
+    let layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(writer);
+    if cfg.log_time {
+        registry.with(layer).try_init()?;
+    } else {
+        registry.with(layer.without_time()).try_init()?;
     }
     Ok(())
 }
