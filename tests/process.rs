@@ -279,3 +279,37 @@ fn secrets_never_reach_the_log() {
         "{log}"
     );
 }
+
+#[test]
+fn systemd_notify_ready_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = TempDir::new();
+    let sock_path = dir.path.join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut b = Broker::spawn(
+        Impl::Edgeleaf,
+        edgeleaf()
+            .args(["-a", "127.0.0.1", "-p", "-1", "-m", "0"])
+            .env("NOTIFY_SOCKET", &sock_path)
+            .env("WATCHDOG_USEC", "200000"),
+        None,
+    )
+    .unwrap();
+    let mut recv = || {
+        let mut buf = [0u8; 256];
+        let n = sock.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert_eq!(recv(), "READY=1");
+    // The watchdog is petted at half the interval while the runtime is alive.
+    assert_eq!(recv(), "WATCHDOG=1");
+    b.signal("TERM");
+    let mut seen = recv();
+    while seen == "WATCHDOG=1" {
+        seen = recv();
+    }
+    assert_eq!(seen, "STOPPING=1");
+    assert_eq!(b.wait_exit(Duration::from_secs(5)), Some(0));
+}
