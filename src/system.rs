@@ -98,7 +98,9 @@ pub fn init_logging(cfg: &Config) -> anyhow::Result<()> {
     };
     // `logtime: false` (nats-server's option) drops timestamps, e.g. when another logger
     // adds its own.
-    let layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(writer);
+    let layer = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(writer);
     if cfg.log_time {
         registry.with(layer).try_init()?;
     } else {
