@@ -175,6 +175,7 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
     let s = &server.stats;
     let now = SystemTime::now();
     let subs = server.account.stats().count;
+    let totals = server.totals();
     let mut v = json!({
         "server_id": server.id,
         "server_name": server.name,
@@ -215,10 +216,10 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
         "routes": 0,
         "remotes": 0,
         "leafnodes": 0,
-        "in_msgs": s.in_msgs.load(Ordering::Relaxed),
-        "out_msgs": s.out_msgs.load(Ordering::Relaxed),
-        "in_bytes": s.in_bytes.load(Ordering::Relaxed),
-        "out_bytes": s.out_bytes.load(Ordering::Relaxed),
+        "in_msgs": totals.in_msgs,
+        "out_msgs": totals.out_msgs,
+        "in_bytes": totals.in_bytes,
+        "out_bytes": totals.out_bytes,
         "slow_consumers": s.slow_consumers.load(Ordering::Relaxed),
         "subscriptions": subs,
         "http_req_stats": *monitor.req_stats.lock(),

@@ -224,11 +224,6 @@ impl Sink for Client {
         let size = (msg.payload.len() + headers.map_or(0, <[u8]>::len)) as u64;
         self.stats.out_msgs.fetch_add(1, Ordering::Relaxed);
         self.stats.out_bytes.fetch_add(size, Ordering::Relaxed);
-        self.server.stats.out_msgs.fetch_add(1, Ordering::Relaxed);
-        self.server
-            .stats
-            .out_bytes
-            .fetch_add(size, Ordering::Relaxed);
         if std::mem::replace(&mut out.wake_pending, true) {
             Delivered::Queued
         } else {
@@ -633,8 +628,6 @@ fn publish(
     let size = (payload.len() + headers.map_or(0, <[u8]>::len)) as u64;
     client.stats.in_msgs.fetch_add(1, Ordering::Relaxed);
     client.stats.in_bytes.fetch_add(size, Ordering::Relaxed);
-    server.stats.in_msgs.fetch_add(1, Ordering::Relaxed);
-    server.stats.in_bytes.fetch_add(size, Ordering::Relaxed);
     if s.opts.pedantic && !subject::is_valid_publish_subject(subj) {
         err(client, "Invalid Publish Subject");
     }

@@ -18,21 +18,29 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::router::Account;
-use client::{Client, CloseReason};
+use client::{Client, CloseReason, ConnStats};
 use info::{Info, NATS_VERSION};
 
 /// Closed connections kept for `/connz?state=closed`, as nats-server keeps a ring of them.
 const CLOSED_KEEP: usize = 1000;
 
-/// Server-wide counters (`/varz`).
+/// Server-wide counters (`/varz`). Message and byte counts are kept per connection only
+/// (no server-wide atomic on the hot path that every publisher would contend on); these
+/// hold what closed connections counted, and `Server::totals` adds the open ones.
 #[derive(Debug, Default)]
 pub struct ServerStats {
-    pub in_msgs: AtomicU64,
-    pub in_bytes: AtomicU64,
-    pub out_msgs: AtomicU64,
-    pub out_bytes: AtomicU64,
+    pub closed: ConnStats,
     pub slow_consumers: AtomicU64,
     pub total_connections: AtomicU64,
+}
+
+/// Message and byte totals across all connections, open and closed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Totals {
+    pub in_msgs: u64,
+    pub in_bytes: u64,
+    pub out_msgs: u64,
+    pub out_bytes: u64,
 }
 
 /// Why the server could not start. Each says what failed and where.
@@ -129,12 +137,39 @@ impl Server {
     }
 
     pub(crate) fn unregister(&self, client: &Arc<Client>) {
-        self.clients.lock().remove(&client.cid);
+        // Fold the counters in under the registry lock, so totals never count a
+        // connection twice or not at all.
+        let mut clients = self.clients.lock();
+        if clients.remove(&client.cid).is_some() {
+            let (from, to) = (&client.stats, &self.stats.closed);
+            for (f, t) in [
+                (&from.in_msgs, &to.in_msgs),
+                (&from.in_bytes, &to.in_bytes),
+                (&from.out_msgs, &to.out_msgs),
+                (&from.out_bytes, &to.out_bytes),
+            ] {
+                t.fetch_add(f.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        }
+        drop(clients);
         let mut closed = self.closed.lock();
         if closed.len() >= CLOSED_KEEP {
             closed.pop_front();
         }
         closed.push_back(client.clone());
+    }
+
+    /// Message and byte counts of every connection since start.
+    pub fn totals(&self) -> Totals {
+        let clients = self.clients.lock();
+        let mut t = Totals::default();
+        for s in std::iter::once(&self.stats.closed).chain(clients.values().map(|c| &c.stats)) {
+            t.in_msgs += s.in_msgs.load(Ordering::Relaxed);
+            t.in_bytes += s.in_bytes.load(Ordering::Relaxed);
+            t.out_msgs += s.out_msgs.load(Ordering::Relaxed);
+            t.out_bytes += s.out_bytes.load(Ordering::Relaxed);
+        }
+        t
     }
 
     pub fn clients(&self) -> Vec<Arc<Client>> {
