@@ -297,7 +297,7 @@ fn systemd_notify_ready_and_stopping() {
         None,
     )
     .unwrap();
-    let mut recv = || {
+    let recv = || {
         let mut buf = [0u8; 256];
         let n = sock.recv(&mut buf).expect("a notification");
         String::from_utf8_lossy(&buf[..n]).into_owned()
