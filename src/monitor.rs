@@ -13,9 +13,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tracing::{debug, info};
 
+use crate::router::Subscription;
 use crate::server::client::Client;
 use crate::server::info::NATS_VERSION;
 use crate::server::{Server, StartError};
@@ -34,16 +35,7 @@ pub async fn start(server: Arc<Server>) -> Result<Option<SocketAddr>, StartError
         -1 => 0,
         p => p as u16,
     };
-    let addr = format!("{}:{}", server.config.http_host, port);
-    let listener = TcpListener::bind(&addr)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: addr.clone(),
-            source,
-        })?;
-    let local = listener
-        .local_addr()
-        .map_err(|source| StartError::Listen { addr, source })?;
+    let (listener, local) = crate::server::bind(&server.config.http_host, port).await?;
     info!("Starting http monitor on {}", local);
     let monitor = Arc::new(Monitor::default());
     tokio::spawn(async move {
@@ -276,25 +268,7 @@ fn conn_json(c: &Client, now: SystemTime, subs: &str) -> Value {
     if !list.is_empty() {
         match subs {
             "detail" => {
-                let detail: Vec<Value> = list
-                    .iter()
-                    .map(|s| {
-                        let mut d = json!({
-                            "account": "$G",
-                            "subject": String::from_utf8_lossy(&s.subject),
-                            "sid": String::from_utf8_lossy(&s.sid),
-                            "msgs": s.delivered(),
-                            "cid": c.cid,
-                        });
-                        if let Some(q) = &s.queue {
-                            d["qgroup"] = json!(String::from_utf8_lossy(q));
-                        }
-                        if s.max() > 0 {
-                            d["max"] = json!(s.max());
-                        }
-                        d
-                    })
-                    .collect();
+                let detail: Vec<Value> = list.iter().map(|s| sub_detail(s)).collect();
                 obj.insert("subscriptions_list_detail".into(), json!(detail));
             }
             "1" | "true" => {
@@ -343,14 +317,7 @@ fn connz(server: &Server, q: &BTreeMap<String, String>) -> Value {
         conns.sort_by_key(|c| std::cmp::Reverse(key(c)));
     }
     let total = conns.len();
-    let offset = q
-        .get("offset")
-        .and_then(|o| o.parse().ok())
-        .unwrap_or(0usize);
-    let limit = q
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(1024usize);
+    let (offset, limit) = paging(q);
     let subs = q.get("subs").map_or("", String::as_str);
     let page: Vec<Value> = conns
         .iter()
@@ -403,31 +370,12 @@ fn subsz(server: &Server, q: &BTreeMap<String, String>) -> Value {
             .collect();
         list.sort_by_key(|s| (s.sink.cid(), s.sid.clone()));
         let total = list.len();
-        let offset = q
-            .get("offset")
-            .and_then(|o| o.parse().ok())
-            .unwrap_or(0usize);
-        let limit = q
-            .get("limit")
-            .and_then(|l| l.parse().ok())
-            .unwrap_or(1024usize);
+        let (offset, limit) = paging(q);
         let page: Vec<Value> = list
             .iter()
             .skip(offset)
             .take(limit)
-            .map(|s| {
-                let mut d = json!({
-                    "account": "$G",
-                    "subject": String::from_utf8_lossy(&s.subject),
-                    "sid": String::from_utf8_lossy(&s.sid),
-                    "msgs": s.delivered(),
-                    "cid": s.sink.cid(),
-                });
-                if let Some(qg) = &s.queue {
-                    d["qgroup"] = json!(String::from_utf8_lossy(qg));
-                }
-                d
-            })
+            .map(|s| sub_detail(s))
             .collect();
         v["total"] = json!(total);
         v["offset"] = json!(offset);
@@ -435,6 +383,30 @@ fn subsz(server: &Server, q: &BTreeMap<String, String>) -> Value {
         v["subscriptions_list"] = json!(page);
     }
     v
+}
+
+/// `offset` and `limit` query parameters, with nats-server's default page of 1024.
+fn paging(q: &BTreeMap<String, String>) -> (usize, usize) {
+    let get = |k: &str, default| q.get(k).and_then(|v| v.parse().ok()).unwrap_or(default);
+    (get("offset", 0), get("limit", 1024))
+}
+
+/// One subscription as `/connz?subs=detail` and `/subsz?subs=1` show it.
+fn sub_detail(s: &Subscription) -> Value {
+    let mut d = json!({
+        "account": "$G",
+        "subject": String::from_utf8_lossy(&s.subject),
+        "sid": String::from_utf8_lossy(&s.sid),
+        "msgs": s.delivered(),
+        "cid": s.sink.cid(),
+    });
+    if let Some(q) = &s.queue {
+        d["qgroup"] = json!(String::from_utf8_lossy(q));
+    }
+    if s.max() > 0 {
+        d["max"] = json!(s.max());
+    }
+    d
 }
 
 /// Resident set size in bytes, from /proc.

@@ -54,6 +54,21 @@ pub enum StartError {
     },
 }
 
+/// Binds a TCP listener, with nats-server's wording when the port is taken.
+pub async fn bind(host: &str, port: u16) -> Result<(TcpListener, SocketAddr), StartError> {
+    let addr = format!("{host}:{port}");
+    let listener = TcpListener::bind(&addr)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: addr.clone(),
+            source,
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| StartError::Listen { addr, source })?;
+    Ok((listener, local))
+}
+
 pub struct Server {
     pub config: Config,
     pub id: String,
@@ -195,16 +210,7 @@ impl Server {
             0 => 4222,
             p => p as u16,
         };
-        let addr = format!("{}:{}", self.config.host, port);
-        let listener = TcpListener::bind(&addr)
-            .await
-            .map_err(|source| StartError::Listen {
-                addr: addr.clone(),
-                source,
-            })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| StartError::Listen { addr, source })?;
+        let (listener, local) = bind(&self.config.host, port).await?;
         *self.client_addr.lock() = Some(local);
         info!("Listening for client connections on {}", local);
         let server = self.clone();
