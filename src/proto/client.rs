@@ -157,7 +157,13 @@ impl Parser {
                             return Err(ParseError::UnknownOp(preview(buf)));
                         }
                         if buf.len() > self.max_control_line + 1 {
-                            return Err(self.control_line_error(buf));
+                            match op_of(buf) {
+                                // What follows PING, PONG and +OK is ignored and exempt
+                                // from the limit (as for a whole line, and in
+                                // nats-server): drop it rather than hold it.
+                                Some(op) if !op.has_args() => buf.truncate(op.name_len()),
+                                _ => return Err(self.control_line_error(buf)),
+                            }
                         }
                         return Ok(None);
                     };
@@ -573,6 +579,25 @@ mod tests {
         );
         assert_eq!(err(b"-ERR 'x'\r\n").err_text(), None);
         assert_eq!(parse_all(b"PING x\r\n").unwrap(), vec![ClientOp::Ping]);
+    }
+
+    /// Found by `cargo fuzz` (client_parser): what follows PING is ignored and exempt from
+    /// max_control_line when the line arrives whole, so it must be when it arrives in
+    /// pieces too (and must not be buffered while waiting for the line end).
+    #[test]
+    fn long_ping_line_is_the_same_whole_or_in_pieces() {
+        let line = format!("PING {}\r\n", "x".repeat(40));
+        let mut p = Parser::new(16, 1024);
+        let mut buf = BytesMut::from(line.as_bytes());
+        assert_eq!(p.parse(&mut buf).unwrap(), Some(ClientOp::Ping));
+
+        let mut p = Parser::new(16, 1024);
+        let mut buf = BytesMut::from(&line.as_bytes()[..30]);
+        assert_eq!(p.parse(&mut buf).unwrap(), None);
+        assert!(buf.len() <= 17, "holds {} bytes of a PING line", buf.len());
+        buf.extend_from_slice(&line.as_bytes()[30..]);
+        assert_eq!(p.parse(&mut buf).unwrap(), Some(ClientOp::Ping));
+        assert!(buf.is_empty());
     }
 
     fn op_strategy() -> impl Strategy<Value = ClientOp> {
