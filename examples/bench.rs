@@ -1,0 +1,1285 @@
+//! The project's benchmark: edgeleaf against nats-server on the same machine, in one run.
+//!
+//! Run it through `scripts/bench.sh` (see bench/README.md). Each scenario is run `--repeats`
+//! times per server, alternating the order (A B, B A, A B, ...) so that slow drifts in
+//! machine load hit both servers alike; every run gets a fresh server process. The client is
+//! raw TCP NATS protocol (no client library in the hot loop): a pipelined publisher writing
+//! large batches of `PUB` frames and subscribers that count `MSG` frames with a small scanner.
+//! The publisher is held back by a window of undelivered messages, so it never pushes a
+//! subscriber into a slow-consumer disconnect; a subscriber that is disconnected anyway, or
+//! messages that never arrive, make the run FAILED (reported, excluded from the medians).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+const CONNECT: &[u8] =
+    b"CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"protocol\":1}\r\n";
+/// Bytes of undelivered frames a publisher may have in flight per subscriber. Far below the
+/// servers' default max_pending (64 MiB), so a run measures throughput, not disconnects.
+/// `--window-mib` changes it.
+const WINDOW_MIB: usize = 8;
+/// How long subscribers may take to drain after the publisher stopped.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+// ---------------------------------------------------------------------------------------
+// Options
+
+#[derive(Debug, Clone)]
+struct Opts {
+    repeats: usize,
+    msgs: u64,
+    secs: f64,
+    requests: u64,
+    window_mib: usize,
+    only: Vec<Scenario>,
+    servers: Vec<Kind>,
+    edgeleaf: PathBuf,
+    nats_server: PathBuf,
+}
+
+const USAGE: &str = "\
+usage: scripts/bench.sh [options]
+  --repeats N        runs per server and scenario, alternating order (default 4)
+  --msgs N           messages published per throughput run (default 5000000)
+  --secs S           time bound per run in seconds (default 10)
+  --requests N       requests per request/reply run (default 20000)
+  --window-mib N     undelivered bytes a publisher may have in flight per receiver (default 8)
+  --only LIST        comma-separated subset of: pubsub16,pubsub128,fanout,queue,reqreply
+  --servers LIST     run only these (nats-server,edgeleaf; default both), e.g. for profiling
+  --edgeleaf PATH    edgeleaf binary (default: target/release/edgeleaf next to this example)
+  --nats-server PATH nats-server binary (default: nats-server on PATH, else /usr/sbin/nats-server)";
+
+fn parse_opts() -> Result<Opts, String> {
+    let mut o = Opts {
+        repeats: 4,
+        msgs: 5_000_000,
+        secs: 10.0,
+        requests: 20_000,
+        window_mib: WINDOW_MIB,
+        only: Scenario::ALL.to_vec(),
+        servers: vec![Kind::Nats, Kind::Edgeleaf],
+        edgeleaf: default_edgeleaf(),
+        nats_server: default_nats_server(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        match a.as_str() {
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            "--repeats" => o.repeats = num(&val(&a)?, &a)?,
+            "--msgs" => o.msgs = num(&val(&a)?, &a)?,
+            "--secs" => o.secs = num(&val(&a)?, &a)?,
+            "--requests" => o.requests = num(&val(&a)?, &a)?,
+            "--window-mib" => o.window_mib = num(&val(&a)?, &a)?,
+            "--only" => {
+                o.only = val(&a)?
+                    .split(',')
+                    .map(|s| {
+                        Scenario::ALL
+                            .iter()
+                            .copied()
+                            .find(|sc| sc.key() == s.trim())
+                            .ok_or_else(|| format!("--only: unknown scenario {s:?}"))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            "--servers" => {
+                o.servers = val(&a)?
+                    .split(',')
+                    .map(|s| match s.trim() {
+                        "nats-server" => Ok(Kind::Nats),
+                        "edgeleaf" => Ok(Kind::Edgeleaf),
+                        other => Err(format!("--servers: unknown server {other:?}")),
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            "--edgeleaf" => o.edgeleaf = PathBuf::from(val(&a)?),
+            "--nats-server" => o.nats_server = PathBuf::from(val(&a)?),
+            _ => return Err(format!("unknown argument {a:?}\n{USAGE}")),
+        }
+    }
+    if o.servers.is_empty() {
+        return Err("--servers: name at least one server".into());
+    }
+    if o.repeats == 0 || o.msgs == 0 || o.requests == 0 || o.window_mib == 0 || o.secs <= 0.0 {
+        return Err(
+            "--repeats, --msgs, --requests, --window-mib and --secs must be positive".into(),
+        );
+    }
+    Ok(o)
+}
+
+fn num<T: std::str::FromStr>(s: &str, name: &str) -> Result<T, String> {
+    s.replace('_', "")
+        .parse()
+        .map_err(|_| format!("{name}: expected a number, found {s:?}"))
+}
+
+fn default_edgeleaf() -> PathBuf {
+    // target/<profile>/examples/bench -> target/<profile>/edgeleaf (honours CARGO_TARGET_DIR).
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| Some(p.parent()?.parent()?.join("edgeleaf")))
+        .unwrap_or_else(|| PathBuf::from("target/release/edgeleaf"))
+}
+
+fn default_nats_server() -> PathBuf {
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            let p = dir.join("nats-server");
+            if p.is_file() {
+                return p;
+            }
+        }
+    }
+    PathBuf::from("/usr/sbin/nats-server")
+}
+
+// ---------------------------------------------------------------------------------------
+// Server processes: started on loopback with a random port, always killed and reaped.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Nats,
+    Edgeleaf,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Nats => "nats-server",
+            Kind::Edgeleaf => "edgeleaf",
+        }
+    }
+}
+
+/// Every child we started and have not reaped yet; the panic hook and Ctrl-C kill them.
+fn children() -> &'static Mutex<HashMap<u32, Child>> {
+    static C: OnceLock<Mutex<HashMap<u32, Child>>> = OnceLock::new();
+    C.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn kill_all_children() {
+    if let Ok(mut map) = children().lock() {
+        for (_, mut c) in map.drain() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+struct Server {
+    kind: Kind,
+    pid: u32,
+    port: u16,
+    slow_consumer_lines: Arc<AtomicU64>,
+    log_tail: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let child = children().lock().ok().and_then(|mut m| m.remove(&self.pid));
+        if let Some(mut c) = child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Server {
+    fn start(kind: Kind, opts: &Opts) -> Result<Server, String> {
+        let mut cmd = match kind {
+            Kind::Nats => {
+                let mut c = Command::new(&opts.nats_server);
+                c.args(["-a", "127.0.0.1", "-p", "-1"]);
+                c
+            }
+            Kind::Edgeleaf => {
+                let mut c = Command::new(&opts.edgeleaf);
+                c.args(["-a", "127.0.0.1", "-p", "-1", "-m", "0"]);
+                c
+            }
+        };
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", kind.name()))?;
+        let pid = child.id();
+        let (tx, rx) = mpsc::channel::<String>();
+        let slow = Arc::new(AtomicU64::new(0));
+        let tail = Arc::new(Mutex::new(Vec::new()));
+        // Drain both pipes for the whole life of the process (a full pipe would stall it).
+        let pipes: Vec<Box<dyn Read + Send>> = vec![
+            Box::new(child.stdout.take().expect("piped stdout")),
+            Box::new(child.stderr.take().expect("piped stderr")),
+        ];
+        for pipe in pipes {
+            let (tx, slow, tail) = (tx.clone(), slow.clone(), tail.clone());
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    if line.contains("Slow Consumer") {
+                        slow.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if let Ok(mut t) = tail.lock() {
+                        if t.len() >= 40 {
+                            t.remove(0);
+                        }
+                        t.push(line.clone());
+                    }
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        drop(tx);
+        children().lock().expect("children lock").insert(pid, child);
+        let mut server = Server {
+            kind,
+            pid,
+            port: 0,
+            slow_consumer_lines: slow,
+            log_tail: tail,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut ready = false;
+        while !(ready && server.port != 0) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx.recv_timeout(left).map_err(|_| {
+                format!(
+                    "{} did not report readiness within 10 s; its output:\n{}",
+                    kind.name(),
+                    server.tail()
+                )
+            })?;
+            const LISTEN: &str = "Listening for client connections on 127.0.0.1:";
+            if let Some(i) = line.find(LISTEN) {
+                let port = line[i + LISTEN.len()..].trim();
+                server.port = port
+                    .parse()
+                    .map_err(|_| format!("{}: cannot parse port from {line:?}", kind.name()))?;
+            }
+            if line.contains("Server is ready") {
+                ready = true;
+            }
+        }
+        Ok(server)
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn tail(&self) -> String {
+        self.log_tail
+            .lock()
+            .map(|t| t.join("\n"))
+            .unwrap_or_default()
+    }
+
+    /// (utime, stime) of the server process, in seconds.
+    fn cpu_secs(&self) -> (f64, f64) {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)) else {
+            return (f64::NAN, f64::NAN);
+        };
+        // The command name (field 2) may hold spaces; fields after ')' are space-separated.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            return (f64::NAN, f64::NAN);
+        };
+        let f: Vec<&str> = rest.split(' ').collect();
+        // rest starts at field 3 (state); utime is field 14, stime field 15.
+        let utime: f64 = f.get(11).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+        let stime: f64 = f.get(12).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+        (utime / clk_tck(), stime / clk_tck())
+    }
+
+    /// A field of /proc/<pid>/status in KiB (VmRSS, VmHWM).
+    fn status_kib(&self, field: &str) -> f64 {
+        let Ok(s) = std::fs::read_to_string(format!("/proc/{}/status", self.pid)) else {
+            return f64::NAN;
+        };
+        s.lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(f64::NAN)
+    }
+}
+
+fn clk_tck() -> f64 {
+    static T: OnceLock<f64> = OnceLock::new();
+    *T.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw NATS connections
+
+async fn connect(addr: &str) -> Result<(OwnedReadHalf, OwnedWriteHalf), String> {
+    let s = TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    let _ = s.set_nodelay(true);
+    let (mut r, mut w) = s.into_split();
+    // INFO first.
+    let mut buf = Vec::new();
+    read_line(&mut r, &mut buf).await?;
+    w.write_all(CONNECT).await.map_err(|e| e.to_string())?;
+    Ok((r, w))
+}
+
+/// Reads until `buf` holds one full line; returns it (without CRLF) and keeps the rest.
+async fn read_line(r: &mut OwnedReadHalf, buf: &mut Vec<u8>) -> Result<String, String> {
+    loop {
+        if let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+            let line = String::from_utf8_lossy(&buf[..nl]).trim_end().to_string();
+            buf.drain(..=nl);
+            return Ok(line);
+        }
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(10), r.read(&mut chunk))
+            .await
+            .map_err(|_| "timed out reading from server".to_string())?
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("server closed the connection".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Sends PING and waits for PONG: every op sent before it has been processed.
+async fn barrier(r: &mut OwnedReadHalf, w: &mut OwnedWriteHalf) -> Result<(), String> {
+    w.write_all(b"PING\r\n").await.map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    loop {
+        let line = read_line(r, &mut buf).await?;
+        match line.as_str() {
+            "PONG" => return Ok(()),
+            l if l.starts_with("-ERR") => return Err(format!("server said {l}")),
+            _ => {}
+        }
+    }
+}
+
+/// What the scanner found in a chunk of server output.
+#[derive(Default)]
+struct Scan {
+    msgs: u64,
+    pings: u32,
+    err: Option<String>,
+}
+
+/// Counts complete MSG/HMSG frames at the start of `buf`; returns the bytes consumed (a
+/// partial frame at the end is left for the next read).
+fn scan(buf: &[u8], out: &mut Scan) -> usize {
+    let mut pos = 0;
+    let len = buf.len();
+    while pos < len {
+        let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') else {
+            break;
+        };
+        let line_end = pos + nl + 1;
+        match buf[pos] {
+            b'M' | b'H' => {
+                // The last token of the control line is the total size.
+                let mut i = pos + nl;
+                if i > pos && buf[i - 1] == b'\r' {
+                    i -= 1;
+                }
+                let mut size = 0usize;
+                let mut mul = 1usize;
+                while i > pos && buf[i - 1].is_ascii_digit() {
+                    i -= 1;
+                    size += (buf[i] - b'0') as usize * mul;
+                    mul *= 10;
+                }
+                let end = line_end + size + 2;
+                if end > len {
+                    break;
+                }
+                out.msgs += 1;
+                pos = end;
+            }
+            b'P' if buf[pos..].starts_with(b"PING") => {
+                out.pings += 1;
+                pos = line_end;
+            }
+            b'-' => {
+                out.err = Some(String::from_utf8_lossy(&buf[pos..line_end]).trim().into());
+                pos = line_end;
+            }
+            _ => pos = line_end, // INFO, +OK, PONG
+        }
+    }
+    pos
+}
+
+// ---------------------------------------------------------------------------------------
+// Throughput runs
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Scenario {
+    PubSub16,
+    PubSub128,
+    FanOut,
+    Queue,
+    ReqReply,
+}
+
+impl Scenario {
+    const ALL: [Scenario; 5] = [
+        Scenario::PubSub16,
+        Scenario::PubSub128,
+        Scenario::FanOut,
+        Scenario::Queue,
+        Scenario::ReqReply,
+    ];
+    fn key(self) -> &'static str {
+        match self {
+            Scenario::PubSub16 => "pubsub16",
+            Scenario::PubSub128 => "pubsub128",
+            Scenario::FanOut => "fanout",
+            Scenario::Queue => "queue",
+            Scenario::ReqReply => "reqreply",
+        }
+    }
+    fn title(self) -> &'static str {
+        match self {
+            Scenario::PubSub16 => "1->1 pub/sub, 16 B",
+            Scenario::PubSub128 => "1->1 pub/sub, 128 B",
+            Scenario::FanOut => "1->4 fan-out, 16 B",
+            Scenario::Queue => "queue group of 4, 16 B",
+            Scenario::ReqReply => "request/reply, 16 B",
+        }
+    }
+    /// (payload size, subscribers, queue group?)
+    fn shape(self) -> (usize, usize, bool) {
+        match self {
+            Scenario::PubSub16 => (16, 1, false),
+            Scenario::PubSub128 => (128, 1, false),
+            Scenario::FanOut => (16, 4, false),
+            Scenario::Queue => (16, 4, true),
+            Scenario::ReqReply => (16, 1, false),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Sample {
+    /// Delivered messages per second (throughput runs).
+    rate: f64,
+    delivered: u64,
+    /// Server CPU seconds (user + system) per million delivered messages.
+    cpu_per_m: f64,
+    /// The system (kernel) part of `cpu_per_m`.
+    sys_per_m: f64,
+    /// Request/reply latency percentiles in microseconds.
+    p50_us: f64,
+    p99_us: f64,
+    idle_rss_kib: f64,
+    peak_rss_kib: f64,
+}
+
+struct SubState {
+    received: AtomicU64,
+    failed: Mutex<Option<String>>,
+}
+
+struct Shared {
+    subs: Vec<SubState>,
+    queue: bool,
+    progress: Notify,
+    /// Nanoseconds since `t0` of the last byte any subscriber read.
+    last_recv_ns: AtomicU64,
+    t0: Instant,
+    stop: AtomicBool,
+}
+
+impl Shared {
+    /// Messages the slowest receiver has taken (all of them for a queue group).
+    fn progress(&self) -> u64 {
+        let it = self.subs.iter().map(|s| s.received.load(Ordering::Relaxed));
+        if self.queue {
+            it.sum()
+        } else {
+            it.min().unwrap_or(0)
+        }
+    }
+    fn total(&self) -> u64 {
+        self.subs
+            .iter()
+            .map(|s| s.received.load(Ordering::Relaxed))
+            .sum()
+    }
+    fn failure(&self) -> Option<String> {
+        self.subs.iter().enumerate().find_map(|(i, s)| {
+            Some(format!(
+                "subscriber {i}: {}",
+                s.failed.lock().ok()?.clone()?
+            ))
+        })
+    }
+}
+
+async fn subscriber(shared: Arc<Shared>, idx: usize, mut r: OwnedReadHalf, mut w: OwnedWriteHalf) {
+    let me = &shared.subs[idx];
+    let fail = |why: String| {
+        if let Ok(mut f) = me.failed.lock() {
+            f.get_or_insert(why);
+        }
+        shared.progress.notify_one();
+    };
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut have = 0usize;
+    loop {
+        if have == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = match r.read(&mut buf[have..]).await {
+            Ok(0) => {
+                if !shared.stop.load(Ordering::Relaxed) {
+                    fail("disconnected by the server (slow consumer?)".into());
+                }
+                return;
+            }
+            Ok(n) => n,
+            Err(e) => {
+                if !shared.stop.load(Ordering::Relaxed) {
+                    fail(format!("read error: {e}"));
+                }
+                return;
+            }
+        };
+        have += n;
+        let mut sc = Scan::default();
+        let used = scan(&buf[..have], &mut sc);
+        buf.copy_within(used..have, 0);
+        have -= used;
+        if sc.msgs > 0 {
+            me.received.fetch_add(sc.msgs, Ordering::Relaxed);
+            let ns = shared.t0.elapsed().as_nanos() as u64;
+            shared.last_recv_ns.fetch_max(ns, Ordering::Relaxed);
+            shared.progress.notify_one();
+        }
+        for _ in 0..sc.pings {
+            let _ = w.write_all(b"PONG\r\n").await;
+        }
+        if let Some(e) = sc.err {
+            fail(format!("server said {e}"));
+            return;
+        }
+    }
+}
+
+async fn throughput_run(server: &Server, sc: Scenario, opts: &Opts) -> Result<Sample, String> {
+    let (payload, nsubs, queue) = sc.shape();
+    let subject = format!("bench.{}", sc.key());
+    let addr = server.addr();
+    let mut conns = Vec::new();
+    for i in 0..nsubs {
+        let (mut r, mut w) = connect(&addr).await?;
+        let sub = if queue {
+            format!("SUB {subject} workers {}\r\n", i + 1)
+        } else {
+            format!("SUB {subject} {}\r\n", i + 1)
+        };
+        w.write_all(sub.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        barrier(&mut r, &mut w).await?;
+        conns.push((r, w));
+    }
+    let (mut pr, mut pw) = connect(&addr).await?;
+    barrier(&mut pr, &mut pw).await?;
+
+    let shared = Arc::new(Shared {
+        subs: (0..nsubs)
+            .map(|_| SubState {
+                received: AtomicU64::new(0),
+                failed: Mutex::new(None),
+            })
+            .collect(),
+        queue,
+        progress: Notify::new(),
+        last_recv_ns: AtomicU64::new(0),
+        t0: Instant::now(),
+        stop: AtomicBool::new(false),
+    });
+    let mut tasks = Vec::new();
+    for (i, (r, w)) in conns.into_iter().enumerate() {
+        tasks.push(tokio::spawn(subscriber(shared.clone(), i, r, w)));
+    }
+    // The publisher's own input: answer PINGs, notice -ERR and disconnects.
+    let pub_pings = Arc::new(AtomicU64::new(0));
+    let pub_failed: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+    {
+        let (pings, failed, shared) = (pub_pings.clone(), pub_failed.clone(), shared.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut buf = vec![0u8; 16 * 1024];
+            let mut have = 0;
+            loop {
+                let n = match pr.read(&mut buf[have..]).await {
+                    Ok(0) | Err(_) => {
+                        if !shared.stop.load(Ordering::Relaxed) {
+                            *failed.lock().unwrap() = Some("publisher disconnected".into());
+                            shared.progress.notify_one();
+                        }
+                        return;
+                    }
+                    Ok(n) => n,
+                };
+                have += n;
+                let mut s = Scan::default();
+                let used = scan(&buf[..have], &mut s);
+                buf.copy_within(used..have, 0);
+                have -= used;
+                if have == buf.len() {
+                    have = 0; // a line longer than the buffer: not ours to understand
+                }
+                pings.fetch_add(s.pings as u64, Ordering::Relaxed);
+                if let Some(e) = s.err {
+                    *failed.lock().unwrap() = Some(format!("publisher got {e}"));
+                    shared.progress.notify_one();
+                }
+            }
+        }));
+    }
+
+    // One batch of ready-made PUB frames, written again and again.
+    let frame = {
+        let mut f = format!("PUB {subject} {payload}\r\n").into_bytes();
+        f.extend(std::iter::repeat_n(b'x', payload));
+        f.extend_from_slice(b"\r\n");
+        f
+    };
+    let per_batch = (64 * 1024 / frame.len()).max(1) as u64;
+    let batch: Vec<u8> = frame.repeat(per_batch as usize);
+    let deliver_frame = payload + subject.len() + 16;
+    let window = ((opts.window_mib << 20) / deliver_frame).max(1000) as u64;
+
+    let cpu0 = server.cpu_secs();
+    let t_start = shared.t0.elapsed();
+    let deadline = Instant::now() + Duration::from_secs_f64(opts.secs);
+    let mut published = 0u64;
+    let mut answered_pings = 0u64;
+    let mut failure = None;
+    'publish: while published < opts.msgs {
+        // Flow control: never more than `window` undelivered messages per receiver.
+        loop {
+            if let Some(f) = shared
+                .failure()
+                .or_else(|| pub_failed.lock().unwrap().clone())
+            {
+                failure = Some(f);
+                break 'publish;
+            }
+            if published.saturating_sub(shared.progress()) <= window {
+                break;
+            }
+            if Instant::now() >= deadline {
+                break 'publish;
+            }
+            let _ =
+                tokio::time::timeout(Duration::from_millis(20), shared.progress.notified()).await;
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
+        let pings = pub_pings.load(Ordering::Relaxed);
+        while answered_pings < pings {
+            pw.write_all(b"PONG\r\n")
+                .await
+                .map_err(|e| format!("publisher write: {e}"))?;
+            answered_pings += 1;
+        }
+        let n = per_batch.min(opts.msgs - published);
+        let res = pw.write_all(&batch[..n as usize * frame.len()]).await;
+        if let Err(e) = res {
+            failure = Some(format!("publisher write: {e}"));
+            break;
+        }
+        published += n;
+    }
+
+    // Wait until every published message has arrived at every receiver (bounded).
+    let expected = if queue {
+        published
+    } else {
+        published * nsubs as u64
+    };
+    let drain_deadline = Instant::now() + DRAIN_TIMEOUT;
+    while failure.is_none() && shared.total() < expected {
+        if let Some(f) = shared.failure() {
+            failure = Some(f);
+            break;
+        }
+        if Instant::now() >= drain_deadline {
+            failure = Some(format!(
+                "only {} of {expected} messages arrived within {DRAIN_TIMEOUT:?} after publishing stopped",
+                shared.total()
+            ));
+            break;
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(20), shared.progress.notified()).await;
+    }
+    let cpu1 = server.cpu_secs();
+    let delivered = shared.total();
+    let elapsed = Duration::from_nanos(shared.last_recv_ns.load(Ordering::Relaxed))
+        .saturating_sub(t_start)
+        .as_secs_f64();
+    let peak = server.status_kib("VmHWM");
+    shared.stop.store(true, Ordering::Relaxed);
+    for t in &tasks {
+        t.abort();
+    }
+    drop(pw);
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    if delivered == 0 || elapsed <= 0.0 {
+        return Err("no message was delivered".into());
+    }
+    Ok(Sample {
+        rate: delivered as f64 / elapsed,
+        delivered,
+        cpu_per_m: (cpu1.0 + cpu1.1 - cpu0.0 - cpu0.1) / delivered as f64 * 1e6,
+        sys_per_m: (cpu1.1 - cpu0.1) / delivered as f64 * 1e6,
+        peak_rss_kib: peak,
+        ..Sample::default()
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Request/reply latency
+
+async fn reqreply_run(server: &Server, opts: &Opts) -> Result<Sample, String> {
+    let addr = server.addr();
+    let (mut rr, mut rw) = connect(&addr).await?;
+    rw.write_all(b"SUB bench.rr 1\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
+    barrier(&mut rr, &mut rw).await?;
+    let responder = tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut have = 0usize;
+        let mut out = Vec::with_capacity(4096);
+        loop {
+            let n = match rr.read(&mut buf[have..]).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            have += n;
+            let mut pos = 0;
+            while let Some(nl) = buf[pos..have].iter().position(|&b| b == b'\n') {
+                let line = &buf[pos..pos + nl + 1];
+                if line.starts_with(b"MSG ") {
+                    // MSG <subject> <sid> <reply> <size>
+                    let text = std::str::from_utf8(line).unwrap_or("").trim_end();
+                    let toks: Vec<&str> = text.split_ascii_whitespace().collect();
+                    let size: usize = toks.last().and_then(|s| s.parse().ok()).unwrap_or(0);
+                    let end = pos + nl + 1 + size + 2;
+                    if end > have {
+                        break;
+                    }
+                    if toks.len() == 5 {
+                        out.extend_from_slice(format!("PUB {} {size}\r\n", toks[3]).as_bytes());
+                        out.extend_from_slice(&buf[pos + nl + 1..end]);
+                    }
+                    pos = end;
+                } else {
+                    if line.starts_with(b"PING") {
+                        out.extend_from_slice(b"PONG\r\n");
+                    }
+                    pos += nl + 1;
+                }
+            }
+            buf.copy_within(pos..have, 0);
+            have -= pos;
+            if !out.is_empty() {
+                if rw.write_all(&out).await.is_err() {
+                    return;
+                }
+                out.clear();
+            }
+        }
+    });
+
+    let result = async {
+        let (mut qr, mut qw) = connect(&addr).await?;
+        qw.write_all(b"SUB _INBOX.bench.* 1\r\n")
+            .await
+            .map_err(|e| e.to_string())?;
+        barrier(&mut qr, &mut qw).await?;
+        let payload = "x".repeat(16);
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut have = 0usize;
+        let warmup = (opts.requests / 10).clamp(100, 2000);
+        let mut lat_ns: Vec<u64> = Vec::with_capacity(opts.requests as usize);
+        let deadline = Instant::now() + Duration::from_secs_f64(opts.secs);
+        for i in 0..warmup + opts.requests {
+            if Instant::now() >= deadline {
+                break;
+            }
+            let req = format!("PUB bench.rr _INBOX.bench.{i} 16\r\n{payload}\r\n");
+            let t = Instant::now();
+            qw.write_all(req.as_bytes())
+                .await
+                .map_err(|e| e.to_string())?;
+            // Wait for exactly one reply frame.
+            loop {
+                let mut sc = Scan::default();
+                let used = scan(&buf[..have], &mut sc);
+                buf.copy_within(used..have, 0);
+                have -= used;
+                if let Some(e) = sc.err {
+                    return Err(format!("requester got {e}"));
+                }
+                for _ in 0..sc.pings {
+                    qw.write_all(b"PONG\r\n").await.map_err(|e| e.to_string())?;
+                }
+                if sc.msgs > 0 {
+                    break;
+                }
+                let n = tokio::time::timeout(Duration::from_secs(5), qr.read(&mut buf[have..]))
+                    .await
+                    .map_err(|_| format!("no reply to request {i} within 5 s"))?
+                    .map_err(|e| e.to_string())?;
+                if n == 0 {
+                    return Err("requester disconnected".into());
+                }
+                have += n;
+            }
+            if i >= warmup {
+                lat_ns.push(t.elapsed().as_nanos() as u64);
+            }
+        }
+        if lat_ns.len() < 100 {
+            return Err(format!("only {} requests completed", lat_ns.len()));
+        }
+        lat_ns.sort_unstable();
+        let pct = |p: f64| {
+            let idx = ((lat_ns.len() as f64 - 1.0) * p).round() as usize;
+            lat_ns[idx] as f64 / 1000.0
+        };
+        Ok(Sample {
+            p50_us: pct(0.50),
+            p99_us: pct(0.99),
+            delivered: lat_ns.len() as u64,
+            peak_rss_kib: server.status_kib("VmHWM"),
+            ..Sample::default()
+        })
+    }
+    .await;
+    responder.abort();
+    result
+}
+
+// ---------------------------------------------------------------------------------------
+// Reporting
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.retain(|x| x.is_finite());
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn fmt_rate(x: f64) -> String {
+    if !x.is_finite() {
+        "n/a".into()
+    } else if x >= 1e6 {
+        format!("{:.2} M", x / 1e6)
+    } else {
+        format!("{:.0} k", x / 1e3)
+    }
+}
+
+fn fmt_num(x: f64, decimals: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.decimals$}")
+    } else {
+        "n/a".into()
+    }
+}
+
+/// Two decimals, or three when two would show the target bound itself (0.80 that misses 0.8).
+fn fmt_ratio(ratio: f64, bound: Option<f64>) -> String {
+    let two = fmt_num(ratio, 2);
+    match bound {
+        Some(b) if two == fmt_num(b, 2) && ratio != b => fmt_num(ratio, 3),
+        _ => two,
+    }
+}
+
+fn file_size(p: &Path) -> Option<u64> {
+    std::fs::metadata(p).ok().map(|m| m.len())
+}
+
+/// Size of the binary after `strip` (a temporary copy), or as is when it has no symbols.
+fn stripped_size(p: &Path) -> Option<u64> {
+    let tmp = std::env::temp_dir().join(format!("edgeleaf-bench-strip-{}", std::process::id()));
+    let ok = Command::new("strip")
+        .arg("-o")
+        .arg(&tmp)
+        .arg(p)
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    let size = if ok { file_size(&tmp) } else { None };
+    let _ = std::fs::remove_file(&tmp);
+    size.or_else(|| file_size(p))
+}
+
+fn load_note() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let fuzz = Command::new("pgrep")
+        .args(["-fa", "fuzz"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let mut s = format!(
+        "loadavg {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    if !fuzz.is_empty() {
+        s.push_str(&format!(
+            "; fuzzer running: {}",
+            fuzz.lines().next().unwrap_or("")
+        ));
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------
+
+type Results = HashMap<(Scenario, Kind), Vec<Result<Sample, String>>>;
+
+async fn one_run(kind: Kind, sc: Scenario, opts: &Opts) -> Result<Sample, String> {
+    let server = Server::start(kind, opts)?;
+    // Let the runtime settle (GC, thread start-up) before taking the idle RSS.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle = server.status_kib("VmRSS");
+    let res = match sc {
+        Scenario::ReqReply => reqreply_run(&server, opts).await,
+        _ => throughput_run(&server, sc, opts).await,
+    };
+    let slow = server.slow_consumer_lines.load(Ordering::Relaxed);
+    let res = match res {
+        Ok(_) if slow > 0 => Err(format!(
+            "server logged {slow} slow consumer line(s):\n{}",
+            server.tail()
+        )),
+        other => other,
+    };
+    debug_assert_eq!(server.kind, kind);
+    drop(server);
+    res.map(|mut s| {
+        s.idle_rss_kib = idle;
+        s
+    })
+}
+
+fn describe(sc: Scenario, s: &Result<Sample, String>) -> String {
+    match s {
+        Err(e) => format!("FAILED: {e}"),
+        Ok(s) if sc == Scenario::ReqReply => format!(
+            "p50 {:>7.1} us  p99 {:>7.1} us  ({} requests)  idle RSS {:.1} MiB  peak {:.1} MiB",
+            s.p50_us,
+            s.p99_us,
+            s.delivered,
+            s.idle_rss_kib / 1024.0,
+            s.peak_rss_kib / 1024.0
+        ),
+        Ok(s) => format!(
+            "{:>9} msgs/s  {:>9} delivered  cpu {:>6.3} s/M msgs (sys {:.3})  idle RSS {:.1} MiB  peak {:.1} MiB",
+            fmt_rate(s.rate),
+            s.delivered,
+            s.cpu_per_m,
+            s.sys_per_m,
+            s.idle_rss_kib / 1024.0,
+            s.peak_rss_kib / 1024.0,
+        ),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let opts = match parse_opts() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let prev_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        kill_all_children();
+        prev_hook(info);
+    }));
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            kill_all_children();
+            eprintln!("bench: interrupted");
+            std::process::exit(130);
+        }
+    });
+
+    for (what, p) in [
+        ("edgeleaf", &opts.edgeleaf),
+        ("nats-server", &opts.nats_server),
+    ] {
+        if !p.is_file() {
+            eprintln!("bench: {what} binary not found at {}", p.display());
+            std::process::exit(2);
+        }
+    }
+    let ns_version = Command::new(&opts.nats_server)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    println!("edgeleaf bench: edgeleaf vs nats-server on the same machine");
+    println!(
+        "  edgeleaf:    {}\n  nats-server: {} ({ns_version})",
+        opts.edgeleaf.display(),
+        opts.nats_server.display()
+    );
+    println!(
+        "  repeats {} per server (alternating), {} msgs or {} s per throughput run, {} requests per request/reply run",
+        opts.repeats, opts.msgs, opts.secs, opts.requests
+    );
+    println!(
+        "  cpus {}, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_note()
+    );
+    println!();
+
+    let mut results: Results = HashMap::new();
+    let mut failures = 0;
+    for &sc in &opts.only {
+        println!("== {}", sc.title());
+        for r in 0..opts.repeats {
+            // A B, B A, A B, ...: drifts in machine load hit both servers alike.
+            let mut order = opts.servers.clone();
+            if r % 2 == 1 {
+                order.reverse();
+            }
+            for kind in order {
+                let res = one_run(kind, sc, &opts).await;
+                if res.is_err() {
+                    failures += 1;
+                }
+                println!("  #{} {:<11} {}", r + 1, kind.name(), describe(sc, &res));
+                results.entry((sc, kind)).or_default().push(res);
+            }
+        }
+    }
+
+    // Medians over the successful runs.
+    let med = |sc: Scenario, kind: Kind, f: &dyn Fn(&Sample) -> f64| -> f64 {
+        median(
+            results
+                .get(&(sc, kind))
+                .map(|v| v.iter().filter_map(|r| r.as_ref().ok()).map(f).collect())
+                .unwrap_or_default(),
+        )
+    };
+    let all = |kind: Kind, f: &dyn Fn(&Sample) -> f64| -> Vec<f64> {
+        results
+            .iter()
+            .filter(|((_, k), _)| *k == kind)
+            .flat_map(|(_, v)| v.iter().filter_map(|r| r.as_ref().ok()).map(f))
+            .collect()
+    };
+
+    println!();
+    println!("== medians (edgeleaf/nats-server ratio)");
+    struct Row {
+        metric: String,
+        nats: f64,
+        edge: f64,
+        fmt: fn(f64) -> String,
+        target: Option<(bool, f64)>, // (higher is better, bound on ratio)
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    let rate_fmt: fn(f64) -> String = fmt_rate;
+    let us_fmt: fn(f64) -> String = |x| fmt_num(x, 1);
+    let cpu_fmt: fn(f64) -> String = |x| fmt_num(x, 3);
+    let mib_fmt: fn(f64) -> String = |x| fmt_num(x / 1024.0, 1);
+    for &sc in &opts.only {
+        if sc == Scenario::ReqReply {
+            continue;
+        }
+        let unit = if sc == Scenario::FanOut {
+            "msgs/s delivered"
+        } else {
+            "msgs/s"
+        };
+        rows.push(Row {
+            metric: format!("{} ({unit})", sc.title()),
+            nats: med(sc, Kind::Nats, &|s| s.rate),
+            edge: med(sc, Kind::Edgeleaf, &|s| s.rate),
+            fmt: rate_fmt,
+            target: Some((true, 1.0)),
+        });
+    }
+    if opts.only.contains(&Scenario::ReqReply) {
+        let sc = Scenario::ReqReply;
+        rows.push(Row {
+            metric: "request/reply latency p50 (us)".into(),
+            nats: med(sc, Kind::Nats, &|s| s.p50_us),
+            edge: med(sc, Kind::Edgeleaf, &|s| s.p50_us),
+            fmt: us_fmt,
+            target: None,
+        });
+        rows.push(Row {
+            metric: "request/reply latency p99 (us)".into(),
+            nats: med(sc, Kind::Nats, &|s| s.p99_us),
+            edge: med(sc, Kind::Edgeleaf, &|s| s.p99_us),
+            fmt: us_fmt,
+            target: Some((false, 1.0)),
+        });
+    }
+    for &sc in &opts.only {
+        if sc == Scenario::ReqReply {
+            continue;
+        }
+        rows.push(Row {
+            metric: format!("server CPU s per M msgs, {}", sc.title()),
+            nats: med(sc, Kind::Nats, &|s| s.cpu_per_m),
+            edge: med(sc, Kind::Edgeleaf, &|s| s.cpu_per_m),
+            fmt: cpu_fmt,
+            target: Some((false, 0.8)),
+        });
+    }
+    rows.push(Row {
+        metric: "idle RSS (MiB)".into(),
+        nats: median(all(Kind::Nats, &|s| s.idle_rss_kib)),
+        edge: median(all(Kind::Edgeleaf, &|s| s.idle_rss_kib)),
+        fmt: mib_fmt,
+        target: Some((false, 0.5)),
+    });
+    let peak = |kind| {
+        all(kind, &|s| s.peak_rss_kib)
+            .into_iter()
+            .filter(|x| x.is_finite())
+            .fold(f64::NAN, f64::max)
+    };
+    rows.push(Row {
+        metric: "peak RSS under load, max of all runs (MiB)".into(),
+        nats: peak(Kind::Nats),
+        edge: peak(Kind::Edgeleaf),
+        fmt: mib_fmt,
+        target: None,
+    });
+    let size_fmt: fn(f64) -> String = |x| fmt_num(x / (1024.0 * 1024.0), 2);
+    rows.push(Row {
+        metric: "binary size, stripped (MiB)".into(),
+        nats: stripped_size(&opts.nats_server).map_or(f64::NAN, |x| x as f64),
+        edge: stripped_size(&opts.edgeleaf).map_or(f64::NAN, |x| x as f64),
+        fmt: size_fmt,
+        target: None,
+    });
+
+    for row in &rows {
+        println!(
+            "  {:<52} nats-server {:>10}   edgeleaf {:>10}   ratio {:>5}",
+            row.metric,
+            (row.fmt)(row.nats),
+            (row.fmt)(row.edge),
+            fmt_num(row.edge / row.nats, 2)
+        );
+    }
+    if let Some(size) = file_size(&opts.edgeleaf) {
+        println!(
+            "  edgeleaf binary: {} bytes on disk, {} bytes stripped",
+            size,
+            stripped_size(&opts.edgeleaf).unwrap_or(size)
+        );
+    }
+
+    println!();
+    println!(
+        "== summary (markdown; medians of {} runs per server, {})",
+        opts.repeats,
+        load_note()
+    );
+    println!();
+    println!("| metric | nats-server | edgeleaf | edgeleaf / nats-server | target | met |");
+    println!("|---|---:|---:|---:|---|:-:|");
+    let mut missed = 0;
+    let mut unknown = 0;
+    for row in &rows {
+        let ratio = row.edge / row.nats;
+        let (target, met) = match row.target {
+            None => ("—".to_string(), "".to_string()),
+            Some((higher, bound)) => {
+                let ok = if higher {
+                    ratio >= bound
+                } else {
+                    ratio <= bound
+                };
+                if !ratio.is_finite() {
+                    unknown += 1;
+                } else if !ok {
+                    missed += 1;
+                }
+                (
+                    format!("{} {bound:.1}", if higher { "≥" } else { "≤" }),
+                    if !ratio.is_finite() {
+                        "?".into()
+                    } else if ok {
+                        "yes".into()
+                    } else {
+                        "**no**".into()
+                    },
+                )
+            }
+        };
+        println!(
+            "| {} | {} | {} | {} | {target} | {met} |",
+            row.metric,
+            (row.fmt)(row.nats),
+            (row.fmt)(row.edge),
+            fmt_ratio(ratio, row.target.map(|t| t.1))
+        );
+    }
+    println!();
+    println!("targets missed: {missed}; not measured: {unknown}; failed runs: {failures}");
+    kill_all_children();
+    if failures > 0 {
+        std::process::exit(1);
+    }
+}
