@@ -100,11 +100,13 @@ pub fn parse_with(
     read: &dyn Fn(&Path) -> io::Result<String>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Document, NatsConfError> {
+    let expansion_left = std::cell::Cell::new(MAX_EXPANDED_VALUES);
     let ctx = Ctx {
         file: file.map(Path::to_path_buf),
         read,
         env,
         depth: 0,
+        expansion_left: &expansion_left,
     };
     Parser::new(text, &ctx).document()
 }
@@ -148,6 +150,27 @@ const MAX_INCLUDE_DEPTH: usize = 16;
 /// overflow.
 const MAX_NESTING: usize = 64;
 
+/// `$name` copies the value it names, so a few lines that each repeat the previous
+/// variable several times grow exponentially; a real config copies a few hundred values.
+const MAX_EXPANDED_VALUES: usize = 100_000;
+
+/// Counts the values in `v`, stopping once the count passes `limit`.
+fn count_values(v: &Value, limit: usize) -> usize {
+    let mut n = 1;
+    let children: Box<dyn Iterator<Item = &Value>> = match &v.kind {
+        ValueKind::Table(t) => Box::new(t.values()),
+        ValueKind::Array(a) => Box::new(a.iter()),
+        _ => Box::new(std::iter::empty()),
+    };
+    for c in children {
+        if n > limit {
+            break;
+        }
+        n += count_values(c, limit - n);
+    }
+    n
+}
+
 struct Ctx<'a> {
     file: Option<PathBuf>,
     read: &'a dyn Fn(&Path) -> io::Result<String>,
@@ -155,6 +178,9 @@ struct Ctx<'a> {
     /// Include nesting plus environment-value nesting (a variable's value may itself
     /// refer to a variable).
     depth: usize,
+    /// How many more values `$variable` copies may create in this whole parse (shared
+    /// with includes and environment values).
+    expansion_left: &'a std::cell::Cell<usize>,
 }
 
 impl Ctx<'_> {
@@ -523,6 +549,7 @@ impl<'c, 'a> Parser<'c, 'a> {
             read: self.ctx.read,
             env: self.ctx.env,
             depth: self.ctx.depth + 1,
+            expansion_left: self.ctx.expansion_left,
         };
         let mut sub = Parser::new(strip_bom(&text), &sub_ctx);
         // Nesting counts across files, so includes cannot multiply the limit.
@@ -1036,6 +1063,15 @@ impl<'c, 'a> Parser<'c, 'a> {
         }
         for frame in self.frames.iter().rev() {
             if let Some(v) = frame.entries.get(name) {
+                let left = self.ctx.expansion_left.get();
+                let n = count_values(v, left);
+                if n > left {
+                    return Err(self.err_at(
+                        line,
+                        format!("variable reference '${name}': variables expand to more than {MAX_EXPANDED_VALUES} values in this file; refusing to grow further"),
+                    ));
+                }
+                self.ctx.expansion_left.set(left - n);
                 let v = v.clone();
                 if let Some(path) = &frame.path {
                     let mut full = path.clone();
@@ -1080,6 +1116,7 @@ impl<'c, 'a> Parser<'c, 'a> {
             read: self.ctx.read,
             env: self.ctx.env,
             depth: self.ctx.depth + 1,
+            expansion_left: self.ctx.expansion_left,
         };
         let mut sub = Parser::new(text, &sub_ctx);
         sub.nesting = self.nesting;
@@ -1100,6 +1137,15 @@ impl<'c, 'a> Parser<'c, 'a> {
         if let Some(c) = sub.peek() {
             return Err(fail(format!("unexpected {} after the value", show(c))));
         }
+        // Environment values that refer to each other multiply like `$name` copies do.
+        let left = self.ctx.expansion_left.get();
+        let n = count_values(&v, left);
+        if n > left {
+            return Err(fail(format!(
+                "variables expand to more than {MAX_EXPANDED_VALUES} values; refusing to grow further"
+            )));
+        }
+        self.ctx.expansion_left.set(left - n);
         // Point errors about this value at the line that used the variable.
         v = relabel(v, &self.origin(line));
         Ok(v)
@@ -1643,6 +1689,42 @@ mod tests {
         assert!(err(&deep).message.contains("nest"));
         let fine = format!("a: {}1{}\n", "[".repeat(60), "]".repeat(60));
         ok(&fine);
+    }
+
+    /// Found while writing the config_parser fuzz target (see fuzz/README.md): `$name`
+    /// deep-copies the referenced value, so each line can multiply the document and a few
+    /// hundred bytes expanded to billions of values (438 bytes ran out of memory).
+    #[test]
+    fn environment_expansion_is_bounded_too() {
+        let env = |name: &str| -> Option<String> {
+            let i: usize = name.strip_prefix('A')?.parse().ok()?;
+            Some(if i == 0 {
+                "[1,1,1,1,1,1,1,1]".into()
+            } else {
+                format!("[{}]", vec![format!("$A{}", i - 1); 8].join(","))
+            })
+        };
+        let r = parse_with(
+            "x = $A9\n",
+            None,
+            &|_| Err(io::ErrorKind::NotFound.into()),
+            &env,
+        );
+        assert!(r.is_err(), "8^10 values from the environment were accepted");
+    }
+
+    #[test]
+    fn variable_expansion_is_bounded() {
+        let mut text = String::from("a0 = [1,1,1,1,1,1,1,1]\n");
+        for i in 1..6 {
+            let refs = vec![format!("$a{}", i - 1); 8].join(",");
+            text += &format!("a{i} = [{refs}]\n");
+        }
+        assert!(
+            parse(&text).is_err(),
+            "{} bytes expanded to 8^6 values without complaint",
+            text.len()
+        );
     }
 
     #[test]
