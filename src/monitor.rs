@@ -166,7 +166,7 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
     let cfg = &server.config;
     let s = &server.stats;
     let now = SystemTime::now();
-    let subs = server.account.stats().count;
+    let subs: u64 = server.auth.accounts().iter().map(|a| a.stats().count).sum();
     let totals = server.totals();
     let mut v = json!({
         "server_id": server.id,
@@ -218,6 +218,9 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
         "config_load_time": rfc3339(server.started),
         "system_account": "",
     });
+    if server.auth_required() {
+        v["auth_required"] = json!(true);
+    }
     if cfg.max_subscriptions > 0 {
         // nats-server omits it when unlimited.
         v["max_subscriptions"] = json!(cfg.max_subscriptions);
@@ -225,7 +228,7 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
     v
 }
 
-fn conn_json(c: &Client, now: SystemTime, subs: &str) -> Value {
+fn conn_json(c: &Client, now: SystemTime, subs: &str, auth: bool) -> Value {
     let meta = c.meta.lock().clone();
     let end = meta.stop.unwrap_or(now);
     let mut v = json!({
@@ -256,6 +259,12 @@ fn conn_json(c: &Client, now: SystemTime, subs: &str) -> Value {
             obj.insert(k.into(), json!(val));
         }
     }
+    if auth {
+        if let Some(user) = &meta.user {
+            obj.insert("authorized_user".into(), json!(user));
+        }
+        obj.insert("account".into(), json!(meta.account));
+    }
     if let Some(stop) = meta.stop {
         obj.insert("stop".into(), json!(rfc3339(stop)));
     }
@@ -268,7 +277,8 @@ fn conn_json(c: &Client, now: SystemTime, subs: &str) -> Value {
     if !list.is_empty() {
         match subs {
             "detail" => {
-                let detail: Vec<Value> = list.iter().map(|s| sub_detail(s)).collect();
+                let detail: Vec<Value> =
+                    list.iter().map(|s| sub_detail(s, &meta.account)).collect();
                 obj.insert("subscriptions_list_detail".into(), json!(detail));
             }
             "1" | "true" => {
@@ -319,11 +329,12 @@ fn connz(server: &Server, q: &BTreeMap<String, String>) -> Value {
     let total = conns.len();
     let (offset, limit) = paging(q);
     let subs = q.get("subs").map_or("", String::as_str);
+    let auth = matches!(q.get("auth").map(String::as_str), Some("1" | "true"));
     let page: Vec<Value> = conns
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|c| conn_json(c, now, subs))
+        .map(|c| conn_json(c, now, subs, auth))
         .collect();
     json!({
         "server_id": server.id,
@@ -337,8 +348,23 @@ fn connz(server: &Server, q: &BTreeMap<String, String>) -> Value {
 }
 
 fn subsz(server: &Server, q: &BTreeMap<String, String>) -> Value {
-    let st = server.account.stats();
-    let all = server.account.subscriptions();
+    let accounts = server.auth.accounts();
+    let mut st = crate::sublist::Stats::default();
+    let mut all = Vec::new();
+    for a in &accounts {
+        let s = a.stats();
+        st.count += s.count;
+        st.inserts += s.inserts;
+        st.removes += s.removes;
+        st.matches += s.matches;
+        st.cache_hits += s.cache_hits;
+        st.cache_entries += s.cache_entries;
+        all.extend(
+            a.subscriptions()
+                .into_iter()
+                .map(|sub| (a.name.clone(), sub)),
+        );
+    }
     let hit_rate = if st.matches == 0 {
         0.0
     } else {
@@ -363,19 +389,19 @@ fn subsz(server: &Server, q: &BTreeMap<String, String>) -> Value {
     if want_list || q.contains_key("test") {
         let mut list: Vec<_> = all
             .iter()
-            .filter(|s| {
+            .filter(|(_, s)| {
                 q.get("test")
                     .is_none_or(|t| crate::subject::matches(&s.subject, t.as_bytes()))
             })
             .collect();
-        list.sort_by_key(|s| (s.sink.cid(), s.sid.clone()));
+        list.sort_by_key(|(_, s)| (s.sink.cid(), s.sid.clone()));
         let total = list.len();
         let (offset, limit) = paging(q);
         let page: Vec<Value> = list
             .iter()
             .skip(offset)
             .take(limit)
-            .map(|s| sub_detail(s))
+            .map(|(acc, s)| sub_detail(s, acc))
             .collect();
         v["total"] = json!(total);
         v["offset"] = json!(offset);
@@ -392,9 +418,9 @@ fn paging(q: &BTreeMap<String, String>) -> (usize, usize) {
 }
 
 /// One subscription as `/connz?subs=detail` and `/subsz?subs=1` show it.
-fn sub_detail(s: &Subscription) -> Value {
+fn sub_detail(s: &Subscription, account: &str) -> Value {
     let mut d = json!({
-        "account": "$G",
+        "account": account,
         "subject": String::from_utf8_lossy(&s.subject),
         "sid": String::from_utf8_lossy(&s.sid),
         "msgs": s.delivered(),

@@ -36,6 +36,9 @@ pub enum Delivered {
     Queued,
     /// The sink is closed (or just closed as a slow consumer); try another queue member.
     Closed,
+    /// The receiver may not see this subject (a wildcard subscription over a denied
+    /// subject); try another queue member.
+    Refused,
 }
 
 /// Somewhere deliveries go: a connection's outbound buffer, a leaf link, a service.
@@ -241,7 +244,7 @@ impl Account {
                 true
             }
             Delivered::Queued => true,
-            Delivered::Closed => false,
+            Delivered::Closed | Delivered::Refused => false,
         }
     }
 }

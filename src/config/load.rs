@@ -278,8 +278,12 @@ fn classify(key: &str) -> KeyKind {
         "log_file" | "logfile" => Direct("log_file"),
         "pid_file" | "pidfile" => Direct("pid_file"),
         "jetstream" => Jetstream,
-        "authorization" | "no_auth_user" => Unsupported("authorization"),
-        "accounts" => Unsupported("accounts"),
+        "authorization" => Direct("authorization"),
+        "no_auth_user" => Direct("no_auth_user"),
+        "accounts" => Direct("accounts"),
+        "auth_user" => Direct("auth_user"),
+        "auth_pass" => Direct("auth_pass"),
+        "auth_token" => Direct("auth_token"),
         "system_account" | "system" => Unsupported("the system account"),
         "tls" | "allow_non_tls" | "ocsp" => Unsupported("TLS"),
         "https" | "https_port" => Unsupported("HTTPS monitoring"),
@@ -517,7 +521,7 @@ fn split_host_port(s: &str) -> Option<(String, &str)> {
 }
 
 /// How a value looks in an error message.
-fn describe(v: &Value) -> String {
+pub(super) fn describe(v: &Value) -> String {
     match &v.kind {
         ValueKind::Nil => "nothing".into(),
         ValueKind::Boolean(b) => format!("the boolean {b}"),
@@ -776,6 +780,10 @@ fn convert(map: &Map<String, Value>) -> Result<Config, ConfigError> {
     if let Some(f) = r.string("pid_file")? {
         c.pid_file = Some(f).filter(|f| !f.is_empty());
     }
+    c.auth = super::auth::read(map)?;
+    if let Some(t) = c.auth.timeout {
+        c.auth_timeout = t;
+    }
 
     if c.lame_duck_grace_period >= c.lame_duck_duration {
         return Err(ConfigError::Conflict(format!(
@@ -1022,6 +1030,7 @@ mod tests {
             log_time: false,
             log_file: Some("/var/log/edge.log".into()),
             pid_file: Some("/run/edge.pid".into()),
+            auth: Default::default(),
         };
         assert_eq!(c, want);
     }
@@ -1208,9 +1217,6 @@ mod tests {
     #[test]
     fn unsupported_keys_are_rejected_by_name() {
         for (text, key) in [
-            ("authorization { user: a, password: b }\n", "authorization"),
-            ("accounts { A: {} }\n", "accounts"),
-            ("no_auth_user: a\n", "no_auth_user"),
             ("system_account: SYS\n", "system_account"),
             ("tls { cert_file: a }\n", "tls"),
             ("cluster { port: 6222 }\n", "cluster"),
@@ -1489,7 +1495,7 @@ mod tests {
 
     #[test]
     fn unsupported_flag_fails_before_files() {
-        let e = fails(&["--user", "bob", "-c", "/nonexistent.conf"], &[]);
+        let e = fails(&["--tls", "-c", "/nonexistent.conf"], &[]);
         assert!(matches!(e, ConfigError::UnsupportedFlag { .. }), "{e:?}");
     }
 
@@ -1516,5 +1522,90 @@ mod tests {
             .expect("builds");
         assert_eq!(built.get_int("port").ok(), Some(4111));
         assert_eq!(built.get_array("b.c").map(|a| a.len()).ok(), Some(2));
+    }
+
+    use crate::config::auth::{Secret, GLOBAL_ACCOUNT};
+    use std::time::Duration;
+
+    #[test]
+    fn authorization_users_accounts_and_permissions() {
+        let c = conf(
+            r#"
+            authorization {
+              timeout: 3
+              users: [
+                {user: alice, password: "$2a$11$abc", permissions: {publish: "a.>", subscribe: {allow: ["b.>"], deny: "b.secret"}}}
+                {nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4}
+              ]
+            }
+            accounts {
+              Tenant1: { users: [ {user: t1, password: p1, permissions: {allow_responses: {max: 3, expires: "1m"}}} ] }
+            }
+            no_auth_user: t1
+            "#,
+        )
+        .unwrap();
+        let a = &c.auth;
+        assert!(a.required());
+        assert_eq!(c.auth_timeout, Duration::from_secs(3));
+        assert_eq!(a.accounts, vec!["Tenant1".to_string()]);
+        assert_eq!(a.users.len(), 3);
+        let alice = a
+            .users
+            .iter()
+            .find(|u| u.user.as_deref() == Some("alice"))
+            .unwrap();
+        assert_eq!(alice.account, GLOBAL_ACCOUNT);
+        let p = alice.permissions.as_ref().unwrap();
+        assert_eq!(
+            p.publish.as_ref().unwrap().allow,
+            Some(vec!["a.>".to_string()])
+        );
+        assert_eq!(
+            p.subscribe.as_ref().unwrap().deny,
+            vec!["b.secret".to_string()]
+        );
+        let t1 = a
+            .users
+            .iter()
+            .find(|u| u.user.as_deref() == Some("t1"))
+            .unwrap();
+        assert_eq!(t1.account, "Tenant1");
+        assert_eq!(t1.password, Some(Secret("p1".into())));
+        let r = t1.permissions.as_ref().unwrap().allow_responses.unwrap();
+        assert_eq!((r.max, r.expires), (3, Duration::from_secs(60)));
+        assert_eq!(a.no_auth_user.as_deref(), Some("t1"));
+        // Secrets never show in Debug output (which is what a log would print).
+        assert!(!format!("{c:?}").contains("p1\""), "{c:?}");
+    }
+
+    #[test]
+    fn token_and_single_user_and_flags() {
+        let c = conf("authorization { token: s3cr3t }\n").unwrap();
+        assert_eq!(c.auth.token, Some(Secret("s3cr3t".into())));
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+        let c = conf("authorization { user: bob, password: pw }\n").unwrap();
+        assert_eq!(c.auth.users[0].user.as_deref(), Some("bob"));
+        let c = run(&["--user", "u", "--pass", "p"], &[]).unwrap();
+        assert_eq!(c.auth.users[0].password, Some(Secret("p".into())));
+        let c = run(&["--auth", "tok"], &[]).unwrap();
+        assert_eq!(c.auth.token, Some(Secret("tok".into())));
+    }
+
+    #[test]
+    fn bad_authorization_is_named() {
+        let e = conf_err("authorization { tokn: x }\n");
+        assert!(e.contains("authorization.tokn"), "{e}");
+        let e = conf_err("authorization { users: [ {user: a, password: b, perms: {}} ] }\n");
+        assert!(e.contains("perms"), "{e}");
+        let e = conf_err("authorization { users: [ {user: a, account: NOPE} ] }\n");
+        assert!(e.contains("NOPE"), "{e}");
+        let e = conf_err("authorization { user: a, password: b }\nno_auth_user: zed\n");
+        assert!(e.contains("no_auth_user"), "{e}");
+        let e = conf_err("accounts { A: { jetstream: enabled } }\n");
+        assert!(
+            e.contains("accounts.a.jetstream") || e.contains("jetstream"),
+            "{e}"
+        );
     }
 }

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+pub mod auth;
 mod error;
 mod flags;
 mod load;
@@ -54,6 +55,9 @@ pub struct Config {
     pub log_file: Option<String>,
     /// `-P/--pid`, `pid_file`.
     pub pid_file: Option<String>,
+    /// Users, accounts and permissions (`authorization`, `accounts`, `no_auth_user`,
+    /// `--user/--pass/--auth`).
+    pub auth: auth::AuthConfig,
 }
 
 impl Default for Config {
@@ -81,6 +85,7 @@ impl Default for Config {
             log_time: true,
             log_file: None,
             pid_file: None,
+            auth: auth::AuthConfig::default(),
         }
     }
 }

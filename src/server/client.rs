@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -14,10 +14,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 use tracing::{debug, info, trace, warn};
 
+use super::auth::{self, Perms};
 use super::info::{ConnectOpts, Info};
 use super::Server;
 use crate::proto::{encode, ClientOp, ParseError, Parser};
-use crate::router::{Delivered, FlushList, Message, Origin, Sink, Subscription};
+use crate::router::{Account, Delivered, FlushList, Message, Origin, Sink, Subscription};
 use crate::subject;
 
 /// Why a connection closed, with nats-server's `/connz` wording.
@@ -25,6 +26,7 @@ use crate::subject;
 pub enum CloseReason {
     ClientClosed,
     AuthTimeout,
+    AuthFailure,
     SlowConsumerPendingBytes,
     SlowConsumerWriteDeadline,
     WriteError,
@@ -45,6 +47,7 @@ impl CloseReason {
         match self {
             CloseReason::ClientClosed => "Client Closed",
             CloseReason::AuthTimeout => "Authentication Timeout",
+            CloseReason::AuthFailure => "Authentication Failure",
             CloseReason::SlowConsumerPendingBytes => "Slow Consumer (Pending Bytes)",
             CloseReason::SlowConsumerWriteDeadline => "Slow Consumer (Write Deadline)",
             CloseReason::WriteError => "Write Error",
@@ -99,6 +102,9 @@ pub struct ConnMeta {
     pub name: String,
     pub lang: String,
     pub version: String,
+    /// Who the client authenticated as, and its account (`/connz?auth=1`).
+    pub user: Option<String>,
+    pub account: String,
 }
 
 /// The shared half of a connection: what publishers on other tasks and monitoring see.
@@ -112,6 +118,10 @@ pub struct Client {
     pub stats: ConnStats,
     pub meta: Mutex<ConnMeta>,
     subs: Mutex<HashMap<Bytes, Arc<Subscription>>>,
+    /// The account the client was bound to at CONNECT.
+    account: Mutex<Arc<Account>>,
+    /// Permissions of the authenticated user, if it has any.
+    perms: OnceLock<Arc<Perms>>,
     server: Arc<Server>,
 }
 
@@ -191,6 +201,14 @@ impl Sink for Client {
     }
 
     fn deliver(&self, sid: &[u8], msg: &Message<'_>) -> Delivered {
+        if let Some(p) = self.perms.get() {
+            if p.delivery_denied(msg.subject) {
+                return Delivered::Refused;
+            }
+            if let (Some(reply), true) = (msg.reply, p.tracks_replies()) {
+                p.note_reply(reply);
+            }
+        }
         let headers = if self.headers.load(Ordering::Relaxed) {
             msg.headers
         } else {
@@ -243,6 +261,10 @@ impl Sink for Client {
 /// The reader's own view of the connection: options from CONNECT and ping state.
 struct Session {
     opts: ConnectOpts,
+    account: Arc<Account>,
+    perms: Option<Arc<Perms>>,
+    /// The nonce sent in INFO, signed by nkey users.
+    nonce: String,
     connected: bool,
     pings_out: u32,
     last_in: Instant,
@@ -290,8 +312,12 @@ where
             name: String::new(),
             lang: String::new(),
             version: String::new(),
+            user: None,
+            account: server.account.name.clone(),
         }),
         subs: Mutex::new(HashMap::new()),
+        account: Mutex::new(server.account.clone()),
+        perms: OnceLock::new(),
         server: server.clone(),
     });
     let (reader, writer) = tokio::io::split(stream);
@@ -300,6 +326,10 @@ where
     let mut info = server.info();
     info.client_id = cid;
     info.client_ip = peer.ip().to_string();
+    if server.auth.needs_nonce() {
+        info.nonce = auth::new_nonce();
+    }
+    let nonce = info.nonce.clone();
     if let Ok(json) = serde_json::to_vec(&info) {
         client.send_now(|b| encode::info(b, &json));
     }
@@ -310,13 +340,14 @@ where
         client.send_now(|b| encode::err(b, "maximum connections exceeded"));
         client.close(CloseReason::MaxConnectionsExceeded, true);
     } else {
-        read_loop(&server, &client, reader).await;
+        read_loop(&server, &client, reader, nonce).await;
     }
 
     // Tear down: subscriptions go first so no publisher delivers into a dead buffer.
     let subs: Vec<Arc<Subscription>> = client.subs.lock().drain().map(|(_, s)| s).collect();
+    let account = client.account.lock().clone();
     for s in &subs {
-        server.account.unsubscribe(s);
+        account.unsubscribe(s);
     }
     client.close(CloseReason::ClientClosed, true);
     let _ = writer_task.await;
@@ -330,6 +361,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     server: &Arc<Server>,
     client: &Arc<Client>,
     mut reader: R,
+    nonce: String,
 ) {
     let cfg = &server.config;
     let mut parser = Parser::new(cfg.max_control_line as usize, cfg.max_payload as usize);
@@ -337,6 +369,9 @@ async fn read_loop<R: AsyncRead + Unpin>(
     let mut flush = FlushList::default();
     let mut session = Session {
         opts: ConnectOpts::default(),
+        account: server.account.clone(),
+        perms: None,
+        nonce,
         connected: false,
         pings_out: 0,
         last_in: Instant::now(),
@@ -464,22 +499,22 @@ fn process_buffer(
             Err(e) => return parse_failure(client, e),
         };
         trace!(cid = client.cid, op = ?op_name(&op), "<<-");
+        // Authentication comes before anything else (DESIGN invariant 6): with auth
+        // required the first op must be CONNECT, unless a no_auth_user stands in.
+        if !s.connected
+            && server.auth_required()
+            && !server.auth.has_no_auth_user()
+            && !matches!(op, ClientOp::Connect(_))
+        {
+            return Flow::Close(Some("Authorization Violation"), CloseReason::AuthFailure);
+        }
         let flow = match op {
-            ClientOp::Connect(json) => connect(client, s, &json),
+            ClientOp::Connect(json) => connect(server, client, s, &json),
             ClientOp::Pub {
                 subject,
                 reply,
                 payload,
-            } => publish(
-                server,
-                client,
-                s,
-                flush,
-                &subject,
-                reply.as_deref(),
-                None,
-                &payload,
-            ),
+            } => publish(client, s, flush, &subject, reply.as_deref(), None, &payload),
             ClientOp::HPub {
                 subject,
                 reply,
@@ -492,7 +527,6 @@ fn process_buffer(
                     Flow::Close(None, CloseReason::ProtocolViolation)
                 } else {
                     publish(
-                        server,
                         client,
                         s,
                         flush,
@@ -512,7 +546,7 @@ fn process_buffer(
                 Flow::Continue
             }
             ClientOp::Unsub { sid, max } => {
-                unsubscribe(server, client, &sid, max);
+                unsubscribe(s, client, &sid, max);
                 ok_if_verbose(client, s);
                 Flow::Continue
             }
@@ -572,7 +606,7 @@ fn err(client: &Client, text: &str) {
     client.send(|b| encode::err(b, text));
 }
 
-fn connect(client: &Client, s: &mut Session, json: &[u8]) -> Flow {
+fn connect(server: &Server, client: &Client, s: &mut Session, json: &[u8]) -> Flow {
     let opts = match ConnectOpts::from_json(json) {
         Ok(o) => o,
         Err(e) => {
@@ -593,15 +627,35 @@ fn connect(client: &Client, s: &mut Session, json: &[u8]) -> Flow {
             CloseReason::NoRespondersRequiresHeaders,
         );
     }
-    // Authentication hooks in here (security issue); without configured auth every client
-    // lands in the global account.
+    let identity = match server.auth.authenticate(&opts, &s.nonce) {
+        Ok(id) => id,
+        Err(e) => {
+            // The reason is logged for the operator; the client only learns it failed.
+            let meta = client.meta.lock();
+            warn!(cid = client.cid, peer = %format!("{}:{}", meta.ip, meta.port), "authentication error: {e}");
+            return Flow::Close(Some("Authorization Violation"), CloseReason::AuthFailure);
+        }
+    };
+    if s.connected && !Arc::ptr_eq(&identity.account, &s.account) && client.subscription_count() > 0
+    {
+        // A second CONNECT may not move existing subscriptions to another account.
+        return Flow::Close(Some("Authorization Violation"), CloseReason::AuthFailure);
+    }
     client.headers.store(opts.headers, Ordering::Relaxed);
+    *client.account.lock() = identity.account.clone();
+    if let Some(p) = &identity.perms {
+        let _ = client.perms.set(p.clone());
+    }
     {
         let mut meta = client.meta.lock();
         meta.name = opts.name.clone();
         meta.lang = opts.lang.clone();
         meta.version = opts.version.clone();
+        meta.user = identity.user.clone();
+        meta.account = identity.account.name.clone();
     }
+    s.account = identity.account;
+    s.perms = identity.perms;
     s.opts = opts;
     s.connected = true;
     ok_if_verbose(client, s);
@@ -614,9 +668,7 @@ fn is_reserved_reply(reply: &[u8]) -> bool {
     reply.starts_with(b"_R_.") || reply.starts_with(b"$JS.ACK.") || reply.starts_with(b"_GR_.")
 }
 
-#[allow(clippy::too_many_arguments)]
 fn publish(
-    server: &Arc<Server>,
     client: &Arc<Client>,
     s: &Session,
     flush: &mut FlushList,
@@ -641,6 +693,17 @@ fn publish(
         );
         return Flow::Continue;
     }
+    if let Some(p) = &s.perms {
+        if !p.may_publish(subj) {
+            let text = format!(
+                "Permissions Violation for Publish to \"{}\"",
+                String::from_utf8_lossy(subj)
+            );
+            debug!(cid = client.cid, "{text}");
+            err(client, &text);
+            return Flow::Continue;
+        }
+    }
     if let Some(r) = reply {
         if is_reserved_reply(r) {
             err(
@@ -664,10 +727,10 @@ fn publish(
         cid: client.cid,
         echo: s.opts.echo,
     };
-    let delivered = server.account.publish(&msg, origin, flush);
+    let delivered = s.account.publish(&msg, origin, flush);
     if delivered == 0 && s.opts.no_responders {
         if let Some(r) = reply {
-            no_responders(server, client, r, flush);
+            no_responders(&s.account, client, r, flush);
         }
     }
     Flow::Continue
@@ -675,8 +738,8 @@ fn publish(
 
 /// Nobody received a request: tell the requester with a 503 status on its own reply
 /// subscription, as nats-server does for clients that asked for it.
-fn no_responders(server: &Server, client: &Arc<Client>, reply: &[u8], flush: &mut FlushList) {
-    let matches = server.account.matches(reply);
+fn no_responders(account: &Account, client: &Arc<Client>, reply: &[u8], flush: &mut FlushList) {
+    let matches = account.matches(reply);
     let Some(sub) = matches
         .plain
         .iter()
@@ -704,6 +767,20 @@ fn subscribe(
     queue: Option<Bytes>,
     sid: Bytes,
 ) {
+    if let Some(p) = &s.perms {
+        if !p.may_subscribe(&subj, queue.as_deref()) {
+            let mut text = format!(
+                "Permissions Violation for Subscription to \"{}\"",
+                String::from_utf8_lossy(&subj)
+            );
+            if let Some(q) = &queue {
+                text += &format!(" using queue \"{}\"", String::from_utf8_lossy(q));
+            }
+            debug!(cid = client.cid, "{text}");
+            err(client, &text);
+            return;
+        }
+    }
     let max = server.config.max_subscriptions as usize;
     let mut subs = client.subs.lock();
     if max > 0 && subs.len() >= max {
@@ -733,21 +810,21 @@ fn subscribe(
     let sub = Arc::new(Subscription::new(sink.clone(), subj, queue, sid.clone()));
     subs.insert(sid, sub.clone());
     drop(subs);
-    server.account.subscribe(sub);
+    s.account.subscribe(sub);
     ok_if_verbose(client, s);
 }
 
-fn unsubscribe(server: &Server, client: &Client, sid: &[u8], max: Option<u64>) {
+fn unsubscribe(s: &Session, client: &Client, sid: &[u8], max: Option<u64>) {
     let sub = client.subs.lock().get(sid).cloned();
     let Some(sub) = sub else { return };
     match max {
         Some(n) if n > 0 => {
-            if server.account.set_max(&sub, n) {
+            if s.account.set_max(&sub, n) {
                 client.subs.lock().remove(sid);
             }
         }
         _ => {
-            server.account.unsubscribe(&sub);
+            s.account.unsubscribe(&sub);
             client.subs.lock().remove(sid);
         }
     }

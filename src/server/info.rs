@@ -26,6 +26,8 @@ pub struct Info {
     pub client_id: u64,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub client_ip: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub nonce: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub ldm: bool,
 }

@@ -2,6 +2,7 @@
 //! connection (see `client`), the server-wide counters, connection registry, lame duck
 //! mode and orderly shutdown. Routing is delegated to `router`, HTTP to `monitor`.
 
+pub mod auth;
 pub mod client;
 pub mod info;
 
@@ -74,7 +75,9 @@ pub struct Server {
     pub id: String,
     pub name: String,
     pub started: SystemTime,
-    /// The global account (`$G`): every client is in it until accounts arrive.
+    /// Users, accounts and permissions.
+    pub auth: auth::Authenticator,
+    /// The global account (`$G`), where clients land when no account is configured.
     pub account: Arc<Account>,
     pub stats: ServerStats,
     clients: Mutex<BTreeMap<u64, Arc<Client>>>,
@@ -90,12 +93,15 @@ impl Server {
     pub fn new(config: Config) -> Arc<Server> {
         let id = info::new_server_id();
         let name = config.server_name.clone().unwrap_or_else(|| id.clone());
+        let auth = auth::Authenticator::new(&config.auth);
+        let account = auth.global();
         Arc::new(Server {
+            auth,
+            account,
             config,
             id,
             name,
             started: SystemTime::now(),
-            account: Arc::new(Account::new("$G")),
             stats: ServerStats::default(),
             clients: Mutex::new(BTreeMap::new()),
             closed: Mutex::new(VecDeque::new()),
@@ -111,9 +117,8 @@ impl Server {
         self.next_cid.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Authentication arrives with the security issue; until then no client needs it.
     pub fn auth_required(&self) -> bool {
-        false
+        self.auth.required()
     }
 
     /// The INFO every client gets on accept (without its per-connection fields).
@@ -129,6 +134,7 @@ impl Server {
             port: addr.map_or(0, |a| a.port()),
             headers: true,
             auth_required: self.auth_required(),
+            nonce: String::new(),
             max_payload: self.config.max_payload,
             client_id: 0,
             client_ip: String::new(),

@@ -79,6 +79,10 @@ impl Broker {
         let path = path.to_string_lossy().into_owned();
         let mut args = vec!["-c", path.as_str()];
         args.extend_from_slice(extra);
+        // edgeleaf turns monitoring on by default (8222): tests in parallel would collide.
+        if which == Impl::Edgeleaf && !config.contains("http") && !extra.contains(&"-m") {
+            args.extend(["-m", "0"]);
+        }
         Self::start_raw(which, &args, Some(dir))
     }
 
