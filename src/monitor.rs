@@ -230,6 +230,7 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
 
 fn conn_json(c: &Client, now: SystemTime, subs: &str, auth: bool) -> Value {
     let meta = c.meta.lock().clone();
+    let counts = c.counts();
     let end = meta.stop.unwrap_or(now);
     let mut v = json!({
         "cid": c.cid,
@@ -243,10 +244,10 @@ fn conn_json(c: &Client, now: SystemTime, subs: &str, auth: bool) -> Value {
         "uptime": go_duration(end.duration_since(meta.start).unwrap_or_default()),
         "idle": go_duration(now.duration_since(meta.last_activity).unwrap_or_default()),
         "pending_bytes": c.pending_bytes(),
-        "in_msgs": c.stats.in_msgs.load(Ordering::Relaxed),
-        "out_msgs": c.stats.out_msgs.load(Ordering::Relaxed),
-        "in_bytes": c.stats.in_bytes.load(Ordering::Relaxed),
-        "out_bytes": c.stats.out_bytes.load(Ordering::Relaxed),
+        "in_msgs": counts.in_msgs,
+        "out_msgs": counts.out_msgs,
+        "in_bytes": counts.in_bytes,
+        "out_bytes": counts.out_bytes,
         "subscriptions": c.subscription_count(),
     });
     let obj = v.as_object_mut().expect("json! object");
@@ -314,10 +315,10 @@ fn connz(server: &Server, q: &BTreeMap<String, String>) -> Value {
         match sort {
             "subs" => c.subscription_count() as u64,
             "pending" => c.pending_bytes() as u64,
-            "msgs_to" => c.stats.out_msgs.load(Ordering::Relaxed),
-            "msgs_from" => c.stats.in_msgs.load(Ordering::Relaxed),
-            "bytes_to" => c.stats.out_bytes.load(Ordering::Relaxed),
-            "bytes_from" => c.stats.in_bytes.load(Ordering::Relaxed),
+            "msgs_to" => c.counts().out_msgs,
+            "msgs_from" => c.counts().in_msgs,
+            "bytes_to" => c.counts().out_bytes,
+            "bytes_from" => c.counts().in_bytes,
             _ => c.cid,
         }
     };

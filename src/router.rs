@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use rand::Rng;
 
 use crate::sublist::{Matches, Stats, Sublist};
 
@@ -122,6 +121,24 @@ impl FlushList {
     }
 }
 
+/// A uniformly spread index below `n` for choosing a queue member. A per-thread xorshift:
+/// the choice needs to spread load, not to be unpredictable, and the publish path should
+/// not pay for a cryptographic generator.
+fn pick(n: usize) -> usize {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(rand::random::<u64>() | 1);
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        ((x >> 32).wrapping_mul(n as u64) >> 32) as usize
+    })
+}
+
 /// Who published: for echo suppression.
 #[derive(Debug, Clone, Copy)]
 pub struct Origin {
@@ -197,10 +214,9 @@ impl Account {
             }
         }
         if !matches.queues.is_empty() {
-            let mut rng = rand::thread_rng();
             for (_, members) in &matches.queues {
                 let n = members.len();
-                let start = if n > 1 { rng.gen_range(0..n) } else { 0 };
+                let start = if n > 1 { pick(n) } else { 0 };
                 for i in 0..n {
                     let sub = &members[(start + i) % n];
                     if !origin.echo && sub.sink.cid() == origin.cid {

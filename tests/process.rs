@@ -111,9 +111,7 @@ fn version_and_help() {
 #[test]
 fn parts_not_built_yet_are_refused_not_ignored() {
     for flags in [
-        &["--user", "a", "--pass", "b"][..],
-        &["--auth", "t"],
-        &["-js"],
+        &["-js"][..],
         &["--tls"],
         &["--cluster", "nats://127.0.0.1:6222"],
         &["--routes", "nats://127.0.0.1:6222"],
@@ -138,9 +136,10 @@ fn bad_config_files_say_where_and_exit_1() {
     let cases = [
         ("port: 4222\nnot_a_key: 1\n", "not_a_key"),
         (
-            "port: 4222\nauthorization { token: s3cret }\n",
-            "authorization",
+            "port: 4222\nauthorization { token: s3cret, tokn: x }\n",
+            "authorization.tokn",
         ),
+        ("port: 4222\ncluster { name: c }\n", "cluster"),
         ("port: 4222\nmax_payload: {\n", "line"),
         ("port = [1, 2\n", "line"),
     ];

@@ -171,7 +171,8 @@ impl Parser {
                     if end > 0 && buf[end - 1] == b'\r' {
                         end -= 1;
                     }
-                    let line = buf.split_to(nl + 1).freeze().slice(..end);
+                    let mut line = buf.split_to(nl + 1).freeze();
+                    line.truncate(end);
                     if line.is_empty() {
                         // nats-server treats a bare line break as an unknown op.
                         return Err(ParseError::UnknownOp(String::new()));
@@ -215,72 +216,80 @@ impl Parser {
                 _ => return Err(ParseError::UnknownOp(preview(&line))),
             }
         }
-        let rest = line.slice(rest_start..);
+        let rest = &line[rest_start..];
+        // Arguments are ranges into `line`: slicing only the ones an op keeps saves a
+        // reference-count update per argument on the hot path.
+        let args = Args::split(&line, rest_start);
+        let arg = |i: usize| line.slice(args.range(i));
         match op {
             Op::Ping => Ok(Some(ClientOp::Ping)),
             Op::Pong => Ok(Some(ClientOp::Pong)),
             Op::Ok | Op::Info => Ok(Some(ClientOp::Ignored)),
-            Op::Err => Err(ParseError::PeerError(preview(&rest))),
+            Op::Err => Err(ParseError::PeerError(preview(rest))),
             Op::Connect => {
-                let json = trim(&rest);
-                Ok(Some(ClientOp::Connect(json)))
+                let start = rest_start
+                    + rest
+                        .iter()
+                        .position(|c| !is_blank(*c))
+                        .unwrap_or(rest.len());
+                let end = rest
+                    .iter()
+                    .rposition(|c| !is_blank(*c))
+                    .map_or(start, |e| rest_start + e + 1);
+                Ok(Some(ClientOp::Connect(line.slice(start..end.max(start)))))
             }
-            Op::Sub => {
-                let args = split_args::<4>(&rest);
-                match args.len() {
-                    2 => Ok(Some(ClientOp::Sub {
-                        subject: args[0].clone(),
-                        queue: None,
-                        sid: args[1].clone(),
-                    })),
-                    3 => Ok(Some(ClientOp::Sub {
-                        subject: args[0].clone(),
-                        queue: Some(args[1].clone()),
-                        sid: args[2].clone(),
-                    })),
-                    _ => Err(bad_args("SUB", &rest)),
+            Op::Sub => match args.n {
+                2 => Ok(Some(ClientOp::Sub {
+                    subject: arg(0),
+                    queue: None,
+                    sid: arg(1),
+                })),
+                3 => Ok(Some(ClientOp::Sub {
+                    subject: arg(0),
+                    queue: Some(arg(1)),
+                    sid: arg(2),
+                })),
+                _ => Err(bad_args("SUB", rest)),
+            },
+            Op::Unsub => match args.n {
+                1 => Ok(Some(ClientOp::Unsub {
+                    sid: arg(0),
+                    max: None,
+                })),
+                2 => {
+                    let max =
+                        parse_size(&line[args.range(1)]).ok_or_else(|| bad_args("UNSUB", rest))?;
+                    Ok(Some(ClientOp::Unsub {
+                        sid: arg(0),
+                        max: Some(max as u64),
+                    }))
                 }
-            }
-            Op::Unsub => {
-                let args = split_args::<3>(&rest);
-                match args.len() {
-                    1 => Ok(Some(ClientOp::Unsub {
-                        sid: args[0].clone(),
-                        max: None,
-                    })),
-                    2 => {
-                        let max = parse_size(&args[1]).ok_or_else(|| bad_args("UNSUB", &rest))?;
-                        Ok(Some(ClientOp::Unsub {
-                            sid: args[0].clone(),
-                            max: Some(max as u64),
-                        }))
-                    }
-                    _ => Err(bad_args("UNSUB", &rest)),
-                }
-            }
+                _ => Err(bad_args("UNSUB", rest)),
+            },
             Op::Pub => {
-                let args = split_args::<4>(&rest);
-                let (subject, reply, size) = match args.len() {
-                    2 => (args[0].clone(), None, &args[1]),
-                    3 => (args[0].clone(), Some(args[1].clone()), &args[2]),
-                    _ => return Err(bad_args("PUB", &rest)),
+                let (reply, size) = match args.n {
+                    2 => (None, 1),
+                    3 => (Some(1), 2),
+                    _ => return Err(bad_args("PUB", rest)),
                 };
-                let total = parse_size(size).ok_or_else(|| bad_args("PUB", &rest))?;
-                self.expect_payload(subject, reply, None, total)
+                let total =
+                    parse_size(&line[args.range(size)]).ok_or_else(|| bad_args("PUB", rest))?;
+                self.expect_payload(arg(0), reply.map(arg), None, total)
             }
             Op::HPub => {
-                let args = split_args::<5>(&rest);
-                let (subject, reply, hdr, total) = match args.len() {
-                    3 => (args[0].clone(), None, &args[1], &args[2]),
-                    4 => (args[0].clone(), Some(args[1].clone()), &args[2], &args[3]),
-                    _ => return Err(bad_args("HPUB", &rest)),
+                let (reply, hdr, total) = match args.n {
+                    3 => (None, 1, 2),
+                    4 => (Some(1), 2, 3),
+                    _ => return Err(bad_args("HPUB", rest)),
                 };
-                let hdr = parse_size(hdr).ok_or_else(|| bad_args("HPUB", &rest))?;
-                let total = parse_size(total).ok_or_else(|| bad_args("HPUB", &rest))?;
+                let hdr =
+                    parse_size(&line[args.range(hdr)]).ok_or_else(|| bad_args("HPUB", rest))?;
+                let total =
+                    parse_size(&line[args.range(total)]).ok_or_else(|| bad_args("HPUB", rest))?;
                 if hdr > total {
-                    return Err(bad_args("HPUB", &rest));
+                    return Err(bad_args("HPUB", rest));
                 }
-                self.expect_payload(subject, reply, Some(hdr), total)
+                self.expect_payload(arg(0), reply.map(arg), Some(hdr), total)
             }
         }
     }
@@ -376,37 +385,45 @@ fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-fn trim(b: &Bytes) -> Bytes {
-    let start = b.iter().position(|c| !is_blank(*c)).unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|c| !is_blank(*c))
-        .map_or(start, |e| e + 1);
-    b.slice(start..end.max(start))
+/// Up to five blank-separated arguments of a control line, as byte ranges; `n` is 6 when
+/// there were more (every op then rejects the line).
+struct Args {
+    n: usize,
+    ranges: [(usize, usize); 5],
 }
 
-/// Splits arguments on runs of blanks. Returns at most N slices; N means "too many".
-fn split_args<const N: usize>(rest: &Bytes) -> Vec<Bytes> {
-    let mut out = Vec::with_capacity(N);
-    let mut i = 0;
-    let len = rest.len();
-    while i < len {
-        while i < len && is_blank(rest[i]) {
-            i += 1;
-        }
-        if i == len {
-            break;
-        }
-        let start = i;
-        while i < len && !is_blank(rest[i]) {
-            i += 1;
-        }
-        out.push(rest.slice(start..i));
-        if out.len() == N {
-            break;
+impl Args {
+    fn split(line: &[u8], from: usize) -> Args {
+        let mut args = Args {
+            n: 0,
+            ranges: [(0, 0); 5],
+        };
+        let len = line.len();
+        let mut i = from;
+        loop {
+            while i < len && is_blank(line[i]) {
+                i += 1;
+            }
+            if i == len {
+                return args;
+            }
+            if args.n == args.ranges.len() {
+                args.n += 1;
+                return args;
+            }
+            let start = i;
+            while i < len && !is_blank(line[i]) {
+                i += 1;
+            }
+            args.ranges[args.n] = (start, i);
+            args.n += 1;
         }
     }
-    out
+
+    fn range(&self, i: usize) -> std::ops::Range<usize> {
+        let (s, e) = self.ranges[i.min(self.ranges.len() - 1)];
+        s..e
+    }
 }
 
 /// Parses a decimal size as nats-server does: digits only, no sign, bounded.

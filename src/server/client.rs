@@ -78,9 +78,22 @@ struct Out {
     buf: Vec<u8>,
     wake_pending: bool,
     state: OutState,
+    /// Delivery counters live under the lock every delivery takes anyway, instead of in
+    /// atomics that would add two locked instructions per message.
+    out_msgs: u64,
+    out_bytes: u64,
 }
 
-/// Message and byte counters of one connection.
+/// A connection's message and byte counts at one moment.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub in_msgs: u64,
+    pub in_bytes: u64,
+    pub out_msgs: u64,
+    pub out_bytes: u64,
+}
+
+/// Message and byte counters (of closed connections, server-wide).
 #[derive(Debug, Default)]
 pub struct ConnStats {
     pub in_msgs: AtomicU64,
@@ -176,6 +189,17 @@ impl Client {
         self.out.lock().buf.len()
     }
 
+    /// Messages and bytes in (published) and out (delivered) so far.
+    pub fn counts(&self) -> Counts {
+        let out = self.out.lock();
+        Counts {
+            in_msgs: self.stats.in_msgs.load(Ordering::Relaxed),
+            in_bytes: self.stats.in_bytes.load(Ordering::Relaxed),
+            out_msgs: out.out_msgs,
+            out_bytes: out.out_bytes,
+        }
+    }
+
     pub fn subscription_count(&self) -> usize {
         self.subs.lock().len()
     }
@@ -240,8 +264,8 @@ impl Sink for Client {
             return Delivered::Closed;
         }
         let size = (msg.payload.len() + headers.map_or(0, <[u8]>::len)) as u64;
-        self.stats.out_msgs.fetch_add(1, Ordering::Relaxed);
-        self.stats.out_bytes.fetch_add(size, Ordering::Relaxed);
+        out.out_msgs += 1;
+        out.out_bytes += size;
         if std::mem::replace(&mut out.wake_pending, true) {
             Delivered::Queued
         } else {
@@ -261,6 +285,10 @@ impl Sink for Client {
 /// The reader's own view of the connection: options from CONNECT and ping state.
 struct Session {
     opts: ConnectOpts,
+    /// Published messages and bytes of the current read batch, added to the shared
+    /// counters once per batch.
+    in_msgs: u64,
+    in_bytes: u64,
     account: Arc<Account>,
     perms: Option<Arc<Perms>>,
     /// The nonce sent in INFO, signed by nkey users.
@@ -295,6 +323,8 @@ where
             buf: Vec::with_capacity(1024),
             wake_pending: false,
             state: OutState::Open,
+            out_msgs: 0,
+            out_bytes: 0,
         }),
         wake: Notify::new(),
         closed: Notify::new(),
@@ -369,6 +399,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
     let mut flush = FlushList::default();
     let mut session = Session {
         opts: ConnectOpts::default(),
+        in_msgs: 0,
+        in_bytes: 0,
         account: server.account.clone(),
         perms: None,
         nonce,
@@ -494,9 +526,13 @@ fn process_buffer(
             Ok(None) => {
                 // Replies to this client (+OK, -ERR, PONG) are flushed with the batch.
                 flush.push(sink);
+                add_in_counts(client, s);
                 return Flow::Continue;
             }
-            Err(e) => return parse_failure(client, e),
+            Err(e) => {
+                add_in_counts(client, s);
+                return parse_failure(client, e);
+            }
         };
         trace!(cid = client.cid, op = ?op_name(&op), "<<-");
         // Authentication comes before anything else (DESIGN invariant 6): with auth
@@ -566,8 +602,22 @@ fn process_buffer(
             ClientOp::Ignored => Flow::Continue,
         };
         if !matches!(flow, Flow::Continue) {
+            add_in_counts(client, s);
             return flow;
         }
+    }
+}
+
+fn add_in_counts(client: &Client, s: &mut Session) {
+    if s.in_msgs > 0 {
+        client
+            .stats
+            .in_msgs
+            .fetch_add(std::mem::take(&mut s.in_msgs), Ordering::Relaxed);
+        client
+            .stats
+            .in_bytes
+            .fetch_add(std::mem::take(&mut s.in_bytes), Ordering::Relaxed);
     }
 }
 
@@ -670,7 +720,7 @@ fn is_reserved_reply(reply: &[u8]) -> bool {
 
 fn publish(
     client: &Arc<Client>,
-    s: &Session,
+    s: &mut Session,
     flush: &mut FlushList,
     subj: &[u8],
     reply: Option<&[u8]>,
@@ -678,8 +728,8 @@ fn publish(
     payload: &[u8],
 ) -> Flow {
     let size = (payload.len() + headers.map_or(0, <[u8]>::len)) as u64;
-    client.stats.in_msgs.fetch_add(1, Ordering::Relaxed);
-    client.stats.in_bytes.fetch_add(size, Ordering::Relaxed);
+    s.in_msgs += 1;
+    s.in_bytes += size;
     if s.opts.pedantic && !subject::is_valid_publish_subject(subj) {
         err(client, "Invalid Publish Subject");
     }

@@ -162,15 +162,11 @@ impl Server {
         // connection twice or not at all.
         let mut clients = self.clients.lock();
         if clients.remove(&client.cid).is_some() {
-            let (from, to) = (&client.stats, &self.stats.closed);
-            for (f, t) in [
-                (&from.in_msgs, &to.in_msgs),
-                (&from.in_bytes, &to.in_bytes),
-                (&from.out_msgs, &to.out_msgs),
-                (&from.out_bytes, &to.out_bytes),
-            ] {
-                t.fetch_add(f.load(Ordering::Relaxed), Ordering::Relaxed);
-            }
+            let (from, to) = (client.counts(), &self.stats.closed);
+            to.in_msgs.fetch_add(from.in_msgs, Ordering::Relaxed);
+            to.in_bytes.fetch_add(from.in_bytes, Ordering::Relaxed);
+            to.out_msgs.fetch_add(from.out_msgs, Ordering::Relaxed);
+            to.out_bytes.fetch_add(from.out_bytes, Ordering::Relaxed);
         }
         drop(clients);
         let mut closed = self.closed.lock();
@@ -184,11 +180,17 @@ impl Server {
     pub fn totals(&self) -> Totals {
         let clients = self.clients.lock();
         let mut t = Totals::default();
-        for s in std::iter::once(&self.stats.closed).chain(clients.values().map(|c| &c.stats)) {
-            t.in_msgs += s.in_msgs.load(Ordering::Relaxed);
-            t.in_bytes += s.in_bytes.load(Ordering::Relaxed);
-            t.out_msgs += s.out_msgs.load(Ordering::Relaxed);
-            t.out_bytes += s.out_bytes.load(Ordering::Relaxed);
+        let closed = &self.stats.closed;
+        t.in_msgs = closed.in_msgs.load(Ordering::Relaxed);
+        t.in_bytes = closed.in_bytes.load(Ordering::Relaxed);
+        t.out_msgs = closed.out_msgs.load(Ordering::Relaxed);
+        t.out_bytes = closed.out_bytes.load(Ordering::Relaxed);
+        for c in clients.values() {
+            let n = c.counts();
+            t.in_msgs += n.in_msgs;
+            t.in_bytes += n.in_bytes;
+            t.out_msgs += n.out_msgs;
+            t.out_bytes += n.out_bytes;
         }
         t
     }
