@@ -1022,6 +1022,8 @@ mod tests {
             log_time: false,
             log_file: Some("/var/log/edge.log".into()),
             pid_file: Some("/run/edge.pid".into()),
+            https_port: 0,
+            tls: None,
         };
         assert_eq!(c, want);
     }

@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod info;
+pub mod tls;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use crate::config::Config;
 use crate::router::Account;
 use client::{Client, CloseReason, ConnStats};
 use info::{Info, NATS_VERSION};
+use tls::{TlsError, TlsSetup};
 
 /// Closed connections kept for `/connz?state=closed`, as nats-server keeps a ring of them.
 const CLOSED_KEEP: usize = 1000;
@@ -52,6 +54,10 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("Can't start monitoring: {0}")]
+    Monitor(String),
 }
 
 /// Binds a TCP listener, with nats-server's wording when the port is taken.
@@ -76,6 +82,8 @@ pub struct Server {
     pub started: SystemTime,
     /// The global account (`$G`): every client is in it until accounts arrive.
     pub account: Arc<Account>,
+    /// Client (and HTTPS monitoring) TLS, when configured.
+    pub tls: Option<TlsSetup>,
     pub stats: ServerStats,
     clients: Mutex<BTreeMap<u64, Arc<Client>>>,
     closed: Mutex<VecDeque<Arc<Client>>>,
@@ -87,15 +95,18 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn new(config: Config) -> Arc<Server> {
+    /// Builds the server; fails only when the TLS files cannot be used.
+    pub fn new(config: Config) -> Result<Arc<Server>, StartError> {
+        let tls = config.tls.as_ref().map(TlsSetup::load).transpose()?;
         let id = info::new_server_id();
         let name = config.server_name.clone().unwrap_or_else(|| id.clone());
-        Arc::new(Server {
+        Ok(Arc::new(Server {
             config,
             id,
             name,
             started: SystemTime::now(),
             account: Arc::new(Account::new("$G")),
+            tls,
             stats: ServerStats::default(),
             clients: Mutex::new(BTreeMap::new()),
             closed: Mutex::new(VecDeque::new()),
@@ -104,7 +115,7 @@ impl Server {
             lame_duck: AtomicBool::new(false),
             stop_accepting: Notify::new(),
             shutting_down: AtomicBool::new(false),
-        })
+        }))
     }
 
     pub(crate) fn next_cid(&self) -> u64 {
@@ -129,6 +140,8 @@ impl Server {
             port: addr.map_or(0, |a| a.port()),
             headers: true,
             auth_required: self.auth_required(),
+            tls_required: self.tls.is_some(),
+            tls_verify: self.tls.as_ref().is_some_and(|t| t.verify),
             max_payload: self.config.max_payload,
             client_id: 0,
             client_ip: String::new(),
@@ -213,6 +226,9 @@ impl Server {
         let (listener, local) = bind(&self.config.host, port).await?;
         *self.client_addr.lock() = Some(local);
         info!("Listening for client connections on {}", local);
+        if self.tls.is_some() {
+            info!("TLS required for client connections");
+        }
         let server = self.clone();
         tokio::spawn(async move { server.accept_loop(listener).await });
         Ok(local)
