@@ -114,7 +114,6 @@ fn parts_not_built_yet_are_refused_not_ignored() {
         &["--user", "a", "--pass", "b"][..],
         &["--auth", "t"],
         &["-js"],
-        &["--tls"],
         &["--cluster", "nats://127.0.0.1:6222"],
         &["--routes", "nats://127.0.0.1:6222"],
         &["--cluster_name", "c"],
