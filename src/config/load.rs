@@ -1931,4 +1931,15 @@ mod tests {
         let e = conf_err("https_port: 70000\n");
         assert!(e.contains("`https_port`"), "{e}");
     }
+
+    #[test]
+    fn example_configs_load() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let standalone = dir.join("standalone.conf").display().to_string();
+        assert_eq!(ok(&["-c", &standalone], &[]).port, 4222);
+        let tls = dir.join("tls.conf").display().to_string();
+        let c = ok(&["-c", &tls], &[]);
+        assert_eq!((c.https_port, c.http_port), (8443, 0));
+        assert!(c.tls.is_some_and(|t| t.verify && t.ca_file.is_some()));
+    }
 }
