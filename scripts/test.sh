@@ -2,8 +2,8 @@
 # THE test command of edgeleaf: `scripts/test.sh` (CI runs it through .ci/run).
 #
 # Works on a fresh Debian 12 machine with rustup: installs what is missing (nats-server,
-# qemu-user-static, the musl targets, clippy, rustfmt), then runs, stopping at the first
-# failure:
+# qemu-user-static, clang and llvm, the musl targets, clippy, rustfmt), then runs,
+# stopping at the first failure:
 #   fmt check -> clippy -D warnings -> cargo test --all-targets -> static aarch64 release
 #   build (cross/build.sh) -> the aarch64 binary under qemu (tests/cross_aarch64.rs)
 # Only loopback addresses are used by the tests.
@@ -80,6 +80,10 @@ export PATH
 missing_pkgs=()
 command -v nats-server >/dev/null 2>&1 || missing_pkgs+=(nats-server)
 command -v qemu-aarch64-static >/dev/null 2>&1 || missing_pkgs+=(qemu-user-static)
+# ring (rustls' crypto provider) compiles C and assembly for the musl targets with clang and
+# archives them with llvm-ar (.cargo/config.toml [env]).
+command -v clang >/dev/null 2>&1 || missing_pkgs+=(clang)
+command -v llvm-ar >/dev/null 2>&1 || missing_pkgs+=(llvm)
 if [[ ${#missing_pkgs[@]} -gt 0 ]]; then
     command -v apt-get >/dev/null 2>&1 ||
         die "missing ${missing_pkgs[*]} and no apt-get to install them (this script expects Debian 12)"
@@ -91,6 +95,8 @@ fi
 command -v nats-server >/dev/null 2>&1 || die "nats-server is still not on PATH after installing it"
 command -v qemu-aarch64-static >/dev/null 2>&1 ||
     die "qemu-aarch64-static is still not on PATH after installing qemu-user-static"
+command -v clang >/dev/null 2>&1 || die "clang is still not on PATH after installing it"
+command -v llvm-ar >/dev/null 2>&1 || die "llvm-ar is still not on PATH after installing llvm"
 
 command -v cargo >/dev/null 2>&1 || die "cargo not found: install the Rust toolchain with rustup"
 command -v rustup >/dev/null 2>&1 ||
@@ -115,6 +121,7 @@ echo "rustc:        $(rustc --version)"
 echo "cargo:        $(cargo --version)"
 echo "nats-server:  $(command -v nats-server) ($(nats-server --version 2>&1 | head -n 1))"
 echo "qemu:         $(command -v qemu-aarch64-static) ($(qemu-aarch64-static --version | head -n 1))"
+echo "clang:        $(command -v clang) ($(clang --version | head -n 1))"
 
 step "cargo fmt --all -- --check"
 cargo fmt --all -- --check

@@ -12,8 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tracing::{debug, info};
 
 use crate::router::Subscription;
@@ -27,25 +26,54 @@ pub struct Monitor {
     req_stats: Mutex<BTreeMap<String, u64>>,
 }
 
-/// Binds the monitoring port (0 = off, -1 = random) and serves it. Returns the bound
-/// address, or None when monitoring is off.
+/// Binds the monitoring port (`http_port`, or `https_port` over TLS with the client
+/// certificate; 0 = off, -1 = random) and serves it. Returns the bound address, or None
+/// when monitoring is off.
 pub async fn start(server: Arc<Server>) -> Result<Option<SocketAddr>, StartError> {
-    let port = match server.config.http_port {
-        0 => return Ok(None),
-        -1 => 0,
-        p => p as u16,
+    let cfg = &server.config;
+    let (port, secure) = match (cfg.http_port, cfg.https_port) {
+        (0, 0) => return Ok(None),
+        (0, p) => (p, true),
+        (p, 0) => (p, false),
+        (h, s) => {
+            return Err(StartError::Monitor(format!(
+                "can't specify both HTTP ({h}) and HTTPs ({s}) ports"
+            )))
+        }
     };
-    let (listener, local) = crate::server::bind(&server.config.http_host, port).await?;
-    info!("Starting http monitor on {}", local);
+    if secure && server.tls.is_none() {
+        return Err(StartError::Monitor(
+            "TLS cert and key required for HTTPS".into(),
+        ));
+    }
+    let port = if port == -1 { 0 } else { port as u16 };
+    let (listener, local) = crate::server::bind(&cfg.http_host, port).await?;
+    info!(
+        "Starting {} monitor on {}",
+        if secure { "https" } else { "http" },
+        local
+    );
     let monitor = Arc::new(Monitor::default());
     tokio::spawn(async move {
         loop {
             match listener.accept().await {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     let (server, monitor) = (server.clone(), monitor.clone());
                     tokio::spawn(async move {
-                        if let Err(e) = handle(server, monitor, stream).await {
-                            debug!("monitoring request failed: {e}");
+                        let served = match (&server.tls, secure) {
+                            (Some(tls), true) => {
+                                match tls.accept_monitor(stream, REQUEST_TIMEOUT).await {
+                                    Ok(stream) => handle(&server, &monitor, stream).await,
+                                    Err(e) => {
+                                        debug!(%peer, "monitoring TLS handshake failed: {e}");
+                                        Ok(())
+                                    }
+                                }
+                            }
+                            _ => handle(&server, &monitor, stream).await,
+                        };
+                        if let Err(e) = served {
+                            debug!(%peer, "monitoring request failed: {e}");
                         }
                     });
                 }
@@ -59,13 +87,16 @@ pub async fn start(server: Arc<Server>) -> Result<Option<SocketAddr>, StartError
     Ok(Some(local))
 }
 
-async fn handle(
-    server: Arc<Server>,
-    monitor: Arc<Monitor>,
-    mut stream: TcpStream,
+/// How long a client has for the TLS handshake and for sending its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
+    server: &Server,
+    monitor: &Monitor,
+    mut stream: S,
 ) -> std::io::Result<()> {
     let mut req = Vec::with_capacity(1024);
-    let read = tokio::time::timeout(Duration::from_secs(5), async {
+    let read = tokio::time::timeout(REQUEST_TIMEOUT, async {
         let mut chunk = [0u8; 1024];
         while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 16 * 1024 {
             let n = stream.read(&mut chunk).await?;
@@ -92,7 +123,7 @@ async fn handle(
             json!({"error": format!("method {method} not allowed; expected GET")}),
         )
     } else {
-        route(&server, &monitor, path, &query)
+        route(server, monitor, path, &query)
     };
     let mut body = serde_json::to_string_pretty(&body).unwrap_or_default();
     let mut ctype = "application/json";
@@ -183,8 +214,8 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
         "http_host": cfg.http_host,
         "http_port": cfg.http_port,
         "http_base_path": "",
-        "https_port": 0,
-        "auth_timeout": cfg.auth_timeout.as_secs_f64(),
+        "https_port": cfg.https_port,
+        "auth_timeout": go_float(cfg.auth_timeout.as_secs_f64()),
         "max_control_line": cfg.max_control_line,
         "max_payload": cfg.max_payload,
         "max_pending": cfg.max_pending,
@@ -194,7 +225,7 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
         "mqtt": {},
         "websocket": {},
         "jetstream": {},
-        "tls_timeout": 2.0,
+        "tls_timeout": go_float(cfg.tls.as_ref().map_or(2.0, |t| t.timeout.as_secs_f64())),
         "write_deadline": cfg.write_deadline.as_nanos() as u64,
         "start": rfc3339(server.started),
         "now": rfc3339(now),
@@ -224,6 +255,13 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
     if cfg.max_subscriptions > 0 {
         // nats-server omits it when unlimited.
         v["max_subscriptions"] = json!(cfg.max_subscriptions);
+    }
+    if let Some(tls) = &server.tls {
+        // Omitted when false, as nats-server's.
+        v["tls_required"] = json!(true);
+        if tls.verify {
+            v["tls_verify"] = json!(true);
+        }
     }
     v
 }
@@ -265,6 +303,24 @@ fn conn_json(c: &Client, now: SystemTime, subs: &str, auth: bool) -> Value {
             obj.insert("authorized_user".into(), json!(user));
         }
         obj.insert("account".into(), json!(meta.account));
+    }
+    if let Some(tls) = &meta.tls {
+        obj.insert("tls_version".into(), json!(tls.version));
+        obj.insert("tls_cipher_suite".into(), json!(tls.cipher_suite));
+        if auth && !tls.peer_certs.is_empty() {
+            let certs: Vec<Value> = tls
+                .peer_certs
+                .iter()
+                .map(|p| {
+                    json!({
+                        "subject": p.subject,
+                        "spki_sha256": p.spki_sha256,
+                        "cert_sha256": p.cert_sha256,
+                    })
+                })
+                .collect();
+            obj.insert("tls_peer_certs".into(), json!(certs));
+        }
     }
     if let Some(stop) = meta.stop {
         obj.insert("stop".into(), json!(rfc3339(stop)));
@@ -330,7 +386,11 @@ fn connz(server: &Server, q: &BTreeMap<String, String>) -> Value {
     let total = conns.len();
     let (offset, limit) = paging(q);
     let subs = q.get("subs").map_or("", String::as_str);
-    let auth = matches!(q.get("auth").map(String::as_str), Some("1" | "true"));
+    // Go's strconv.ParseBool spellings of true.
+    let auth = matches!(
+        q.get("auth").map(String::as_str),
+        Some("1" | "t" | "T" | "true" | "TRUE" | "True")
+    );
     let page: Vec<Value> = conns
         .iter()
         .skip(offset)
@@ -436,6 +496,16 @@ fn sub_detail(s: &Subscription, account: &str) -> Value {
     d
 }
 
+/// A float64 as Go's JSON encoder writes it: whole numbers without a fraction (`2`, not
+/// `2.0`), so clients comparing JSON values see what nats-server sends.
+fn go_float(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        json!(v as i64)
+    } else {
+        json!(v)
+    }
+}
+
 /// Resident set size in bytes, from /proc.
 pub fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
@@ -532,6 +602,13 @@ fn trim_float(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floats_print_like_go() {
+        assert_eq!(go_float(2.0).to_string(), "2");
+        assert_eq!(go_float(1.5).to_string(), "1.5");
+        assert_eq!(go_float(0.5).to_string(), "0.5");
+    }
 
     #[test]
     fn times_print_like_go() {

@@ -133,7 +133,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         env!("CARGO_PKG_VERSION"),
         crate::server::info::NATS_VERSION
     );
-    let server = Server::new(cfg);
+    let server = Server::new(cfg)?;
     info!("  Name:     {}", server.name);
     info!("  ID:       {}", server.id);
     server.warn_config();

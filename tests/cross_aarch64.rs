@@ -1,5 +1,6 @@
 //! Smoke test of the static aarch64 build: the binary the device gets, run under
-//! qemu-user, must accept an official client (`async-nats`) and route a message.
+//! qemu-user, must accept an official client (`async-nats`) and route a message, in
+//! plain TCP and over mutual TLS (ring's cross-compiled crypto at work).
 //!
 //! Ignored by a plain `cargo test`: it needs the release binary from
 //! `cross/build.sh aarch64` and `qemu-aarch64-static`. `scripts/test.sh` builds it and runs
@@ -45,12 +46,13 @@ struct QemuBroker {
 }
 
 impl QemuBroker {
-    /// Starts `qemu-aarch64-static <bin> -a 127.0.0.1 -p -1 -m 0` and waits until the
-    /// broker logged its client port and readiness.
-    fn start(bin: &std::path::Path) -> QemuBroker {
+    /// Starts `qemu-aarch64-static <bin> -a 127.0.0.1 -p -1 -m 0 <extra>` and waits until
+    /// the broker logged its client port and readiness.
+    fn start(bin: &std::path::Path, extra: &[&str]) -> QemuBroker {
         let mut child = Command::new(QEMU)
             .arg(bin)
             .args(["-a", "127.0.0.1", "-p", "-1", "-m", "0"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -182,18 +184,83 @@ fn aarch64_bin() -> PathBuf {
 #[ignore = "run by scripts/test.sh after the aarch64 build"]
 fn aarch64_static_binary_routes_a_message_under_qemu() {
     let bin = aarch64_bin();
-    let broker = QemuBroker::start(&bin);
-    let url = format!("nats://127.0.0.1:{}", broker.port);
+    let broker = QemuBroker::start(&bin, &[]);
+    if let Err(why) = round_trip(broker.port, async_nats::ConnectOptions::new()) {
+        broker.fail(&why);
+    }
+}
 
+/// ring's C and assembly, cross-compiled with clang, doing a real mutual TLS handshake on
+/// the device's architecture.
+#[test]
+#[ignore = "run by scripts/test.sh after the aarch64 build"]
+fn aarch64_static_binary_serves_mutual_tls_under_qemu() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+
+    let bin = aarch64_bin();
+    let dir = std::env::temp_dir().join(format!("edgeleaf-cross-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write PEM");
+        path
+    };
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "cross test CA");
+    let ca_pem = write("ca.pem", &ca.self_signed(&ca_key).expect("CA").pem());
+    let issuer = Issuer::new(ca, ca_key);
+    let leaf = |names: Vec<String>, file: &str| {
+        let key = KeyPair::generate().expect("key");
+        let cert = CertificateParams::new(names)
+            .expect("params")
+            .signed_by(&key, &issuer)
+            .expect("sign");
+        (
+            write(&format!("{file}.pem"), &cert.pem()),
+            write(&format!("{file}-key.pem"), &key.serialize_pem()),
+        )
+    };
+    let (server_cert, server_key) = leaf(vec!["127.0.0.1".into()], "server");
+    let (client_cert, client_key) = leaf(Vec::new(), "client");
+    let path = |p: &PathBuf| p.display().to_string();
+    let (sc, sk, ca_file) = (path(&server_cert), path(&server_key), path(&ca_pem));
+    let broker = QemuBroker::start(
+        &bin,
+        &[
+            "--tlsverify",
+            "--tlscert",
+            &sc,
+            "--tlskey",
+            &sk,
+            "--tlscacert",
+            &ca_file,
+        ],
+    );
+    let opts = async_nats::ConnectOptions::new()
+        .require_tls(true)
+        .add_root_certificates(ca_pem.clone())
+        .add_client_certificate(client_cert, client_key);
+    let result = round_trip(broker.port, opts);
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(why) = result {
+        broker.fail(&why);
+    }
+}
+
+/// Connects with `opts`, subscribes, publishes and receives one message.
+fn round_trip(port: u16, opts: async_nats::ConnectOptions) -> Result<(), String> {
+    let url = format!("nats://127.0.0.1:{port}");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let result = rt.block_on(async {
+    rt.block_on(async {
         let client = tokio::time::timeout(
             CLIENT_TIMEOUT,
-            async_nats::ConnectOptions::new()
-                .connection_timeout(CLIENT_TIMEOUT)
+            opts.connection_timeout(CLIENT_TIMEOUT)
                 .connect(url.as_str()),
         )
         .await
@@ -228,8 +295,5 @@ fn aarch64_static_binary_routes_a_message_under_qemu() {
             ));
         }
         Ok::<(), String>(())
-    });
-    if let Err(why) = result {
-        broker.fail(&why);
-    }
+    })
 }

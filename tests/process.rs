@@ -112,7 +112,6 @@ fn version_and_help() {
 fn parts_not_built_yet_are_refused_not_ignored() {
     for flags in [
         &["-js"][..],
-        &["--tls"],
         &["--cluster", "nats://127.0.0.1:6222"],
         &["--routes", "nats://127.0.0.1:6222"],
         &["--cluster_name", "c"],

@@ -11,6 +11,8 @@ use super::ConfigError;
 pub(crate) struct Flags {
     pub version: bool,
     pub help: bool,
+    /// `--help_tls`.
+    pub help_tls: bool,
     /// `-c/--config`.
     pub config_file: Option<String>,
     /// Settings in command-line order, as (canonical key, value, flag as typed).
@@ -33,6 +35,7 @@ enum Spec {
     Config,
     Version,
     Help,
+    HelpTls,
     /// `-DV`: debug and trace.
     DebugTrace,
     /// A nats-server flag for a feature edgeleaf does not have yet.
@@ -46,6 +49,15 @@ fn spec(name: &str) -> Option<Spec> {
         "a" | "addr" | "net" => Value("host"),
         "p" | "port" => Value("port"),
         "m" | "http_port" => Value("http_port"),
+        "ms" | "https_port" => Value("https_port"),
+        // The TLS flags are kept apart from the `tls` block: like nats-server, any of them
+        // replaces the file's certificate, key, CA and verify settings as a whole (see
+        // `load::apply_tls_flags`), and `--tls=false` turns TLS off.
+        "tls" => Bool(TLS_FLAG_ENABLE),
+        "tlsverify" => Bool(TLS_FLAG_VERIFY),
+        "tlscert" => Value(TLS_FLAG_CERT),
+        "tlskey" => Value(TLS_FLAG_KEY),
+        "tlscacert" => Value(TLS_FLAG_CA),
         "n" | "name" | "server_name" => Value("server_name"),
         "sd" | "store_dir" => Value("store_dir"),
         "l" | "log" => Value("log_file"),
@@ -59,11 +71,10 @@ fn spec(name: &str) -> Option<Spec> {
         "user" => Value("auth_user"),
         "pass" => Value("auth_pass"),
         "auth" => Value("auth_token"),
+        "help_tls" => HelpTls,
         "js" | "jetstream" => Unsupported("enabling JetStream"),
-        "tls" | "tlscert" | "tlskey" | "tlscacert" | "tlsverify" | "help_tls" => Unsupported("TLS"),
         "cluster" | "routes" | "cluster_name" | "cluster_listen" | "cluster_advertise"
         | "no_advertise" | "connect_retries" => Unsupported("clustering"),
-        "ms" | "https_port" => Unsupported("HTTPS monitoring"),
         "t" => Unsupported("checking the configuration (-t)"),
         "sl" | "signal" => Unsupported("signalling a running server (-sl)"),
         "s" | "syslog" | "r" | "remote_syslog" => Unsupported("syslog"),
@@ -76,6 +87,14 @@ fn spec(name: &str) -> Option<Spec> {
         _ => return None,
     })
 }
+
+/// Canonical keys of the `--tls*` flags. Only flags produce them (a file or the
+/// environment using these names gets the usual unknown-key treatment).
+pub(crate) const TLS_FLAG_ENABLE: &str = "tls_flag_enable";
+pub(crate) const TLS_FLAG_VERIFY: &str = "tls_flag_verify";
+pub(crate) const TLS_FLAG_CERT: &str = "tls_flag_cert";
+pub(crate) const TLS_FLAG_KEY: &str = "tls_flag_key";
+pub(crate) const TLS_FLAG_CA: &str = "tls_flag_ca";
 
 /// Go's `strconv.ParseBool` spellings, which the flag package uses for `-flag=value`.
 fn parse_bool(text: &str) -> Option<bool> {
@@ -159,6 +178,7 @@ pub(crate) fn parse(args: &[String]) -> Result<Flags, ConfigError> {
             }
             Spec::Version => flags.version = bool_value()?,
             Spec::Help => flags.help = bool_value()?,
+            Spec::HelpTls => flags.help_tls = bool_value()?,
             Spec::Unsupported(feature) => {
                 return Err(ConfigError::UnsupportedFlag {
                     flag: shown,
@@ -168,6 +188,37 @@ pub(crate) fn parse(args: &[String]) -> Result<Flags, ConfigError> {
         }
     }
     Ok(flags)
+}
+
+/// The `--help_tls` text: the TLS flags and config block, as nats-server's TLS help.
+pub(crate) fn help_tls_text() -> String {
+    "\
+TLS server options (client connections; the monitoring port too with --https_port):
+
+    --tls                            Enable TLS, do not verify clients
+    --tlscert <file>                 Server certificate file (PEM)
+    --tlskey <file>                  Private key for server certificate (PEM)
+    --tlsverify                      Enable TLS, verify client certificates
+    --tlscacert <file>               Client certificate CA for verification (PEM)
+
+Any of these flags replaces the certificate, key, CA and verify settings of the
+config file's tls block; --tls=false turns TLS off.
+
+The same in a config file:
+
+    tls {
+      cert_file: \"./certs/server.pem\"
+      key_file:  \"./certs/server-key.pem\"
+      ca_file:   \"./certs/ca.pem\"    # client certificates must chain to it
+      verify:    true                # require a client certificate
+      # verify_and_map: true         # ... and map its subject or SANs to a user
+      timeout:   2                   # TLS handshake timeout in seconds
+    }
+
+TLS 1.2 and 1.3 only. The server sends INFO (with tls_required) in plaintext, then the
+client starts the TLS handshake, as nats-server 2.9 does.
+"
+    .to_string()
 }
 
 /// The `--help` text.
@@ -185,6 +236,8 @@ Server options:
     -n, --name, --server_name <name> Server name (default: the server id)
     -m, --http_port <port>           Monitoring HTTP port (default: 8222; 0 turns it off,
                                      -1 picks a free port)
+    -ms, --https_port <port>         Monitoring HTTPS port, with the TLS certificate of
+                                     the client port (turns plain HTTP monitoring off)
     -c, --config <file>              Configuration file: nats-server syntax, or TOML
                                      when the name ends in .toml
     -P, --pid <file>                 Write the process id to this file
@@ -197,8 +250,16 @@ Logging options:
     -V, --trace                      Trace the protocol
     -DV                              Debug and trace
 
+TLS options:
+    --tls                            Enable TLS, do not verify clients (default: false)
+    --tlscert <file>                 Server certificate file
+    --tlskey <file>                  Private key for server certificate
+    --tlsverify                      Enable TLS, verify client certificates
+    --tlscacert <file>               Client certificate CA for verification
+
 Common options:
     -h, --help                       Show this text
+    --help_tls                       TLS help
     -v, --version                    Show the version
 
 Flags taking a value accept `-flag value`, `-flag=value`, `--flag value` and
@@ -206,7 +267,7 @@ Flags taking a value accept `-flag value`, `-flag=value`, `--flag value` and
 EDGELEAF_<KEY> (e.g. EDGELEAF_PORT=4333, EDGELEAF_SERVER_NAME=edge1).
 Precedence: defaults < config file < environment < flags.
 
-nats-server flags for features this build does not have yet (authentication, TLS,
+nats-server flags for features this build does not have yet (authentication,
 clustering, -js) are rejected with an error rather than ignored.
 "
     )
@@ -250,6 +311,11 @@ mod tests {
             (&["--port"], "port"),
             (&["-port"], "port"),
             (&["-m"], "http_port"),
+            (&["-ms"], "https_port"),
+            (&["--https_port"], "https_port"),
+            (&["--tlscert"], TLS_FLAG_CERT),
+            (&["-tlskey"], TLS_FLAG_KEY),
+            (&["--tlscacert"], TLS_FLAG_CA),
             (&["--http_port"], "http_port"),
             (&["-n"], "server_name"),
             (&["--name"], "server_name"),
@@ -308,6 +374,15 @@ mod tests {
         for f in ["-V", "--trace", "-trace"] {
             assert_eq!(one(&[f]), ("trace", FlagValue::Bool(true)), "{f}");
         }
+        assert_eq!(one(&["--tls"]), (TLS_FLAG_ENABLE, FlagValue::Bool(true)));
+        assert_eq!(
+            one(&["-tls=false"]),
+            (TLS_FLAG_ENABLE, FlagValue::Bool(false))
+        );
+        assert_eq!(
+            one(&["--tlsverify"]),
+            (TLS_FLAG_VERIFY, FlagValue::Bool(true))
+        );
         for f in ["-T", "--logtime"] {
             assert_eq!(one(&[f]), ("log_time", FlagValue::Bool(true)), "{f}");
         }
@@ -341,6 +416,18 @@ mod tests {
         for f in ["-h", "--help", "-help"] {
             assert!(ok(&[f]).help, "{f}");
         }
+        assert!(ok(&["--help_tls"]).help_tls);
+        let t = help_tls_text();
+        for f in [
+            "--tlscert",
+            "--tlskey",
+            "--tlscacert",
+            "--tlsverify",
+            "cert_file",
+            "verify_and_map",
+        ] {
+            assert!(t.contains(f), "TLS help lacks {f}");
+        }
         let h = help_text();
         for f in [
             "--addr",
@@ -358,6 +445,10 @@ mod tests {
             "--help",
             "--version",
             "-sd",
+            "--https_port",
+            "--tls",
+            "--tlsverify",
+            "--help_tls",
         ] {
             assert!(h.contains(f), "help lacks {f}");
         }
@@ -368,15 +459,9 @@ mod tests {
         let cases: &[(&[&str], &str)] = &[
             (&["-js"], "JetStream"),
             (&["--jetstream"], "JetStream"),
-            (&["--tls"], "TLS"),
-            (&["--tlscert", "c"], "TLS"),
-            (&["--tlskey", "k"], "TLS"),
-            (&["--tlscacert", "ca"], "TLS"),
-            (&["--tlsverify"], "TLS"),
             (&["--cluster", "nats://x"], "clustering"),
             (&["--routes", "nats://x"], "clustering"),
             (&["--cluster_name", "c"], "clustering"),
-            (&["-ms", "8443"], "HTTPS"),
         ];
         for (list, feature) in cases {
             match parse(&args(list)) {

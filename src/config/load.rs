@@ -19,10 +19,12 @@ use std::time::Duration;
 
 use config::{FileFormat, Map, Source, Value, ValueKind};
 
-use super::flags::{self, FlagValue};
+use super::flags::{
+    self, FlagValue, TLS_FLAG_CA, TLS_FLAG_CERT, TLS_FLAG_ENABLE, TLS_FLAG_KEY, TLS_FLAG_VERIFY,
+};
 use super::natsconf;
 use super::units;
-use super::{Config, ConfigError};
+use super::{Config, ConfigError, TlsConfig};
 
 /// What the command line asks the binary to do.
 // Built once at startup, so the size of the `Run` variant costs nothing; boxing it
@@ -66,6 +68,9 @@ impl Config {
         }
         if flags.help {
             return Ok(Invocation::Help(flags::help_text()));
+        }
+        if flags.help_tls {
+            return Ok(Invocation::Help(flags::help_tls_text()));
         }
 
         let mut builder = config::Config::builder();
@@ -244,6 +249,10 @@ enum KeyKind {
     Listen,
     /// `http`: monitoring host and port.
     Http,
+    /// `https`: monitoring host and HTTPS port.
+    Https,
+    /// The client `tls { }` block.
+    Tls,
     Jetstream,
     /// A nats-server key for this feature, which edgeleaf does not have yet.
     Unsupported(&'static str),
@@ -259,6 +268,9 @@ fn classify(key: &str) -> KeyKind {
         "http" => Http,
         "http_host" => Direct("http_host"),
         "http_port" | "monitor_port" => Direct("http_port"),
+        "https" => Https,
+        "https_port" => Direct("https_port"),
+        "tls" => Tls,
         "server_name" => Direct("server_name"),
         "store_dir" | "storedir" => Direct("store_dir"),
         "max_payload" => Direct("max_payload"),
@@ -285,8 +297,8 @@ fn classify(key: &str) -> KeyKind {
         "auth_pass" => Direct("auth_pass"),
         "auth_token" => Direct("auth_token"),
         "system_account" | "system" => Unsupported("the system account"),
-        "tls" | "allow_non_tls" | "ocsp" => Unsupported("TLS"),
-        "https" | "https_port" => Unsupported("HTTPS monitoring"),
+        "allow_non_tls" => Unsupported("plain clients beside TLS clients"),
+        "ocsp" => Unsupported("OCSP stapling"),
         "cluster" => Unsupported("clustering"),
         "gateway" => Unsupported("gateways"),
         "leafnodes" | "leaf" => Unsupported("leaf nodes"),
@@ -390,6 +402,11 @@ fn normalize(
             }
             KeyKind::Listen => split_listen(&key, value, "host", "port", &mut implied)?,
             KeyKind::Http => split_listen(&key, value, "http_host", "http_port", &mut implied)?,
+            KeyKind::Https => split_listen(&key, value, "http_host", "https_port", &mut implied)?,
+            KeyKind::Tls => {
+                let block = tls_block(&key, value, source, &reject)?;
+                explicit.insert("tls".to_string(), block);
+            }
             KeyKind::Jetstream => match value.kind {
                 ValueKind::Table(block) => {
                     let block: BTreeMap<String, Value> = block.into_iter().collect();
@@ -460,6 +477,85 @@ fn normalize(
     }
     implied.extend(explicit);
     Ok(implied)
+}
+
+/// What a key of the client `tls { }` block means (nats-server 2.9 `parseTLS`).
+enum TlsKey {
+    /// Stored under this canonical key.
+    Known(&'static str),
+    /// A nats-server TLS setting edgeleaf does not have.
+    Unsupported(&'static str),
+    Unknown,
+}
+
+fn classify_tls(key: &str) -> TlsKey {
+    use TlsKey::*;
+    match key {
+        "cert_file" => Known("cert_file"),
+        "key_file" => Known("key_file"),
+        "ca_file" => Known("ca_file"),
+        "verify" => Known("verify"),
+        "verify_and_map" => Known("verify_and_map"),
+        "timeout" => Known("timeout"),
+        "cipher_suites" => Unsupported("choosing cipher suites"),
+        "curve_preferences" => Unsupported("choosing key exchange curves"),
+        "pinned_certs" => Unsupported("pinned client certificates"),
+        "connection_rate_limit" => Unsupported("TLS connection rate limits"),
+        // Client-side settings in nats-server's shared TLS parser; a server port has no
+        // use for them.
+        "insecure" => Unsupported("skipping certificate verification (insecure)"),
+        "verify_cert_and_check_known_urls" => {
+            Unsupported("checking certificates against known URLs")
+        }
+        // 2.10's `min_version`, `handshake_first`, `cert_store`, `cert_match`,
+        // `ocsp_peer`, ... are unknown to nats-server 2.9 too.
+        _ => Unknown,
+    }
+}
+
+/// Checks the `tls { }` block of one source and returns it with canonical, lower-case
+/// keys. Values are type-checked later, in `convert`, like every other key.
+fn tls_block(
+    key: &str,
+    value: Value,
+    source: &str,
+    reject: &dyn Fn(Vec<String>) -> bool,
+) -> Result<Value, ConfigError> {
+    let origin = value.origin().map(str::to_string);
+    let ValueKind::Table(table) = value.kind else {
+        return Err(ConfigError::InvalidValue {
+            key: key.to_string(),
+            origin: where_of(&value, source),
+            expected: "a block { cert_file: ..., key_file: ... }".into(),
+            found: describe(&value),
+        });
+    };
+    let table: BTreeMap<String, Value> = table.into_iter().collect();
+    let mut out = Map::new();
+    for (k, v) in table {
+        let full = format!("{key}.{k}");
+        match classify_tls(&k.to_ascii_lowercase()) {
+            TlsKey::Known(canonical) => {
+                out.insert(canonical.to_string(), v);
+            }
+            TlsKey::Unsupported(feature) => {
+                return Err(ConfigError::Unsupported {
+                    key: full,
+                    feature: feature.into(),
+                    origin: where_of(&v, source),
+                })
+            }
+            TlsKey::Unknown => {
+                if reject(vec![key.to_string(), k.clone()]) {
+                    return Err(ConfigError::UnknownKey {
+                        key: full,
+                        origin: where_of(&v, source),
+                    });
+                }
+            }
+        }
+    }
+    Ok(Value::new(origin.as_ref(), ValueKind::Table(out)))
 }
 
 /// `listen`/`http`: a port, "port", ":port", "host:port" or "[v6]:port". An empty host
@@ -539,12 +635,14 @@ pub(super) fn describe(v: &Value) -> String {
 /// Reads typed values out of the merged table, naming key and origin on failure.
 struct Reader<'a> {
     map: &'a Map<String, Value>,
+    /// Put before key names in errors (`tls.` inside the tls block).
+    prefix: &'static str,
 }
 
 impl<'a> Reader<'a> {
     fn invalid(&self, key: &str, v: &Value, expected: impl Into<String>) -> ConfigError {
         ConfigError::InvalidValue {
-            key: key.into(),
+            key: format!("{}{key}", self.prefix),
             origin: where_of(v, "configuration"),
             expected: expected.into(),
             found: describe(v),
@@ -689,7 +787,7 @@ fn to_u32(n: i64) -> u32 {
 /// duration means "the default", port 0 means 4222, the monitoring host follows the
 /// client host unless set, and the checks nats-server makes at startup.
 fn convert(map: &Map<String, Value>) -> Result<Config, ConfigError> {
-    let r = Reader { map };
+    let r = Reader { map, prefix: "" };
     let d = Config::default();
     let mut c = Config::default();
     const I32_MAX: i64 = i32::MAX as i64;
@@ -747,9 +845,7 @@ fn convert(map: &Map<String, Value>) -> Result<Config, ConfigError> {
     if let Some(v) = r.duration("ping_interval")? {
         c.ping_interval = or_default(v, d.ping_interval);
     }
-    if let Some(v) = r.duration("auth_timeout")? {
-        c.auth_timeout = or_default(v, d.auth_timeout);
-    }
+    let auth_timeout = r.duration("auth_timeout")?.filter(|v| !v.is_zero());
     if let Some(v) = r.duration("lame_duck_duration")? {
         if !v.is_zero() && v < Duration::from_secs(30) {
             if let Some(raw) = r.get("lame_duck_duration") {
@@ -781,8 +877,35 @@ fn convert(map: &Map<String, Value>) -> Result<Config, ConfigError> {
         c.pid_file = Some(f).filter(|f| !f.is_empty());
     }
     c.auth = super::auth::read(map)?;
-    if let Some(t) = c.auth.timeout {
-        c.auth_timeout = t;
+
+    let file_tls = r.get("tls").map(tls_config).transpose()?;
+    c.tls = apply_tls_flags(&r, file_tls)?;
+    // nats-server gives TLS clients the handshake timeout plus a second to authenticate.
+    // `authorization { timeout }` wins over `auth_timeout`, as in nats-server.
+    c.auth_timeout = match (c.auth.timeout.or(auth_timeout), &c.tls) {
+        (Some(v), _) => v,
+        (None, Some(tls)) => tls.timeout + Duration::from_secs(1),
+        (None, None) => d.auth_timeout,
+    };
+    if let Some(p) = r.int("https_port", -1..=65535)? {
+        c.https_port = p as i32;
+    }
+    if c.https_port != 0 {
+        // edgeleaf serves plain monitoring by default (nats-server does not): HTTPS
+        // replaces that default, but both set explicitly is nats-server's error.
+        if r.get("http_port").is_some() && c.http_port != 0 {
+            return Err(ConfigError::Conflict(format!(
+                "can't specify both HTTP ({}) and HTTPs ({}) ports",
+                c.http_port, c.https_port
+            )));
+        }
+        c.http_port = 0;
+        if c.tls.is_none() {
+            return Err(ConfigError::Conflict(format!(
+                "TLS cert and key required for HTTPS (https_port {}): add a tls block with cert_file and key_file, or --tlscert and --tlskey",
+                c.https_port
+            )));
+        }
     }
 
     if c.lame_duck_grace_period >= c.lame_duck_duration {
@@ -799,6 +922,116 @@ fn convert(map: &Map<String, Value>) -> Result<Config, ConfigError> {
         )));
     }
     Ok(c)
+}
+
+/// The merged `tls { }` block → `TlsConfig`, with nats-server's rules: both files are
+/// needed, `verify_and_map` implies `verify`, a zero timeout means the default.
+fn tls_config(v: &Value) -> Result<TlsConfig, ConfigError> {
+    let ValueKind::Table(map) = &v.kind else {
+        return Err(ConfigError::InvalidValue {
+            key: "tls".into(),
+            origin: where_of(v, "configuration"),
+            expected: "a block { cert_file: ..., key_file: ... }".into(),
+            found: describe(v),
+        });
+    };
+    let r = Reader {
+        map,
+        prefix: "tls.",
+    };
+    const FILE: &str = "a file name";
+    let cert = r.text("cert_file", FILE)?;
+    let key = r.text("key_file", FILE)?;
+    let ca_file = r.text("ca_file", FILE)?;
+    let verify_and_map = r.boolean("verify_and_map")?.unwrap_or(false);
+    let verify = r.boolean("verify")?.unwrap_or(false) || verify_and_map;
+    let timeout = r
+        .duration("timeout")?
+        .filter(|t| !t.is_zero())
+        .unwrap_or(TlsConfig::DEFAULT_TIMEOUT);
+    // Merged blocks keep their entries' origins, not their own: name the file and line
+    // of a setting in the block.
+    let origin = v
+        .origin()
+        .or_else(|| map.values().find_map(Value::origin))
+        .unwrap_or("configuration")
+        .to_string();
+    let (cert_file, key_file) = match (cert, key) {
+        (Some(c), Some(k)) => (c, k),
+        (c, k) => {
+            let missing = match (c, k) {
+                (None, None) => "'cert_file' and 'key_file'",
+                (Some(_), None) => "'key_file'",
+                _ => "'cert_file'",
+            };
+            return Err(ConfigError::Conflict(format!(
+                "{origin}: missing {missing} in TLS configuration (the tls block needs the server certificate and its key)"
+            )));
+        }
+    };
+    Ok(TlsConfig {
+        cert_file,
+        key_file,
+        ca_file,
+        verify,
+        verify_and_map,
+        timeout,
+    })
+}
+
+/// The `--tls*` flags as nats-server applies them (`overrideTLS`): `--tls=false` turns
+/// TLS off whatever else is set; otherwise any TLS flag replaces certificate, key, CA and
+/// verify with the flags' values (`--tlsverify` alone turns TLS on and verifies), keeping
+/// only the file's `timeout` and `verify_and_map`.
+fn apply_tls_flags(
+    r: &Reader<'_>,
+    file: Option<TlsConfig>,
+) -> Result<Option<TlsConfig>, ConfigError> {
+    let enable = r.boolean(TLS_FLAG_ENABLE)?;
+    if enable == Some(false) {
+        return Ok(None);
+    }
+    let verify = r.boolean(TLS_FLAG_VERIFY)?;
+    let nonempty = |k: &str| -> Result<Option<String>, ConfigError> {
+        Ok(r.string(k)?.filter(|s| !s.is_empty()))
+    };
+    let (cert, key, ca) = (
+        nonempty(TLS_FLAG_CERT)?,
+        nonempty(TLS_FLAG_KEY)?,
+        nonempty(TLS_FLAG_CA)?,
+    );
+    let given: Vec<&str> = [
+        TLS_FLAG_ENABLE,
+        TLS_FLAG_VERIFY,
+        TLS_FLAG_CERT,
+        TLS_FLAG_KEY,
+        TLS_FLAG_CA,
+    ]
+    .into_iter()
+    .filter_map(|k| r.get(k).and_then(Value::origin))
+    .collect();
+    if given.is_empty() {
+        return Ok(file);
+    }
+    let by = given.join(", ");
+    let Some(cert_file) = cert else {
+        return Err(ConfigError::Conflict(format!(
+            "TLS Server certificate must be present and valid: {by} enables TLS, which needs --tlscert <file>"
+        )));
+    };
+    let Some(key_file) = key else {
+        return Err(ConfigError::Conflict(format!(
+            "TLS Server private key must be present and valid: {by} enables TLS, which needs --tlskey <file>"
+        )));
+    };
+    Ok(Some(TlsConfig {
+        cert_file,
+        key_file,
+        ca_file: ca,
+        verify: verify.unwrap_or(false),
+        verify_and_map: file.as_ref().is_some_and(|f| f.verify_and_map),
+        timeout: file.map_or(TlsConfig::DEFAULT_TIMEOUT, |f| f.timeout),
+    }))
 }
 
 #[cfg(test)]
@@ -1031,6 +1264,8 @@ mod tests {
             log_file: Some("/var/log/edge.log".into()),
             pid_file: Some("/run/edge.pid".into()),
             auth: Default::default(),
+            https_port: 0,
+            tls: None,
         };
         assert_eq!(c, want);
     }
@@ -1218,13 +1453,18 @@ mod tests {
     fn unsupported_keys_are_rejected_by_name() {
         for (text, key) in [
             ("system_account: SYS\n", "system_account"),
-            ("tls { cert_file: a }\n", "tls"),
+            ("allow_non_tls: true\n", "allow_non_tls"),
+            (
+                "tls { cert_file: a, key_file: b, cipher_suites: [x] }\n",
+                "tls.cipher_suites",
+            ),
+            ("tls { pinned_certs: [] }\n", "tls.pinned_certs"),
+            ("tls { insecure: true }\n", "tls.insecure"),
             ("cluster { port: 6222 }\n", "cluster"),
             ("gateway { port: 7222 }\n", "gateway"),
             ("leafnodes { remotes: [] }\n", "leafnodes"),
             ("websocket { port: 8080 }\n", "websocket"),
             ("mqtt { port: 1883 }\n", "mqtt"),
-            ("https_port: 8443\n", "https_port"),
             ("jetstream: true\n", "jetstream"),
             ("jetstream: enabled\n", "jetstream"),
             (
@@ -1334,12 +1574,18 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let tls = write(&dir, "tls.toml", "[tls]\ncert_file = \"x\"\n");
-        let e = fails(&["-c", &tls], &[]).to_string();
-        assert!(
-            e.contains("`tls`") && e.contains("not supported yet"),
-            "{e}"
+        let tls = write(
+            &dir,
+            "tls.toml",
+            "[tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\nverify = true\ntimeout = \"1.5s\"\n",
         );
+        let t = ok(&["-c", &tls], &[]).tls.expect("tls");
+        assert_eq!(
+            (t.cert_file.as_str(), t.key_file.as_str()),
+            ("c.pem", "k.pem")
+        );
+        assert!(t.verify);
+        assert_eq!(t.timeout, Duration::from_millis(1500));
     }
 
     #[test]
@@ -1481,9 +1727,15 @@ mod tests {
         );
         assert_eq!(c, Config::default());
         // ... while a feature this build lacks is still refused.
+        let e = fails(&[], &[("EDGELEAF_ALLOW_NON_TLS", "1")]).to_string();
+        assert!(
+            e.contains("EDGELEAF_ALLOW_NON_TLS") && e.contains("not supported yet"),
+            "{e}"
+        );
+        // A block cannot come from one variable.
         let e = fails(&[], &[("EDGELEAF_TLS", "1")]).to_string();
         assert!(
-            e.contains("EDGELEAF_TLS") && e.contains("not supported yet"),
+            e.contains("EDGELEAF_TLS") && e.contains("expected a block"),
             "{e}"
         );
         let e = fails(&[], &[("EDGELEAF_JETSTREAM", "true")]).to_string();
@@ -1495,7 +1747,7 @@ mod tests {
 
     #[test]
     fn unsupported_flag_fails_before_files() {
-        let e = fails(&["--tls", "-c", "/nonexistent.conf"], &[]);
+        let e = fails(&["-js", "-c", "/nonexistent.conf"], &[]);
         assert!(matches!(e, ConfigError::UnsupportedFlag { .. }), "{e:?}");
     }
 
@@ -1607,5 +1859,176 @@ mod tests {
             e.contains("accounts.a.jetstream") || e.contains("jetstream"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn tls_block() {
+        let c = conf(
+            "tls {\n  cert_file: \"/c/server.pem\"\n  key_file: /c/server-key.pem\n  ca_file: /c/ca.pem\n  verify: true\n  timeout: 3\n}\n",
+        )
+        .expect("tls");
+        assert_eq!(
+            c.tls,
+            Some(TlsConfig {
+                cert_file: "/c/server.pem".into(),
+                key_file: "/c/server-key.pem".into(),
+                ca_file: Some("/c/ca.pem".into()),
+                verify: true,
+                verify_and_map: false,
+                timeout: Duration::from_secs(3),
+            })
+        );
+        // nats-server: the auth timeout follows the TLS timeout unless set.
+        assert_eq!(c.auth_timeout, Duration::from_secs(4));
+        let c = conf("auth_timeout: 5\ntls { cert_file: c, key_file: k, timeout: \"500ms\" }\n")
+            .expect("tls");
+        assert_eq!(c.auth_timeout, Duration::from_secs(5));
+        assert_eq!(c.tls.map(|t| t.timeout), Some(Duration::from_millis(500)));
+        // Defaults, and verify_and_map implies verify; keys are case-insensitive.
+        let t = conf("TLS { Cert_File: c, KEY_FILE: k, verify_and_map: true }\n")
+            .expect("tls")
+            .tls
+            .expect("tls");
+        assert!(t.verify && t.verify_and_map);
+        assert_eq!(t.timeout, TlsConfig::DEFAULT_TIMEOUT);
+        assert_eq!(t.ca_file, None);
+        let c = conf("tls { cert_file: c, key_file: k, timeout: 0 }\n").expect("tls");
+        assert_eq!(c.auth_timeout, Duration::from_secs(3));
+        assert_eq!(Config::default().tls, None);
+    }
+
+    #[test]
+    fn tls_block_errors_name_key_and_line() {
+        let e = conf_err("port: 1\ntls {\n  cert_file: c\n}\n");
+        assert!(e.contains("missing 'key_file'"), "{e}");
+        assert!(e.contains("edge.conf:3"), "{e}");
+        let e = conf_err("tls { key_file: k }\n");
+        assert!(e.contains("missing 'cert_file'"), "{e}");
+        let e = conf_err("tls {}\n");
+        assert!(e.contains("'cert_file' and 'key_file'"), "{e}");
+        let e = conf_err("tls {\n  cert_file: c\n  key_file: k\n  min_version: \"1.3\"\n}\n");
+        assert!(
+            e.contains("unknown configuration key `tls.min_version`"),
+            "{e}"
+        );
+        assert!(e.contains("edge.conf:4"), "{e}");
+        let e = conf_err("tls { cert_file: c, key_file: k, verify: maybe }\n");
+        assert!(e.contains("`tls.verify`"), "{e}");
+        let e = conf_err("tls { cert_file: c, key_file: k, timeout: \"soon\" }\n");
+        assert!(e.contains("`tls.timeout`"), "{e}");
+        let e = conf_err("tls { cert_file: 5, key_file: k }\n");
+        assert!(
+            e.contains("`tls.cert_file`") && e.contains("a file name"),
+            "{e}"
+        );
+        let e = conf_err("tls: true\n");
+        assert!(e.contains("`tls`") && e.contains("expected a block"), "{e}");
+        // A variable defined inside the block is a definition, not a mistake.
+        let c = conf("tls { DIR: /certs, cert_file: $DIR, key_file: k }\n").expect("vars");
+        assert_eq!(c.tls.map(|t| t.cert_file), Some("/certs".to_string()));
+    }
+
+    #[test]
+    fn tls_flags_replace_the_block_like_nats_server() {
+        let c = ok(&["--tlscert", "c.pem", "--tlskey", "k.pem"], &[]);
+        let t = c.tls.expect("tls");
+        assert_eq!(
+            (t.cert_file.as_str(), t.key_file.as_str()),
+            ("c.pem", "k.pem")
+        );
+        assert!(!t.verify && t.ca_file.is_none());
+        assert_eq!(c.auth_timeout, Duration::from_secs(3));
+        // --tlsverify turns TLS on and verifies.
+        let t = ok(
+            &["-tlsverify", "-tlscert=c", "-tlskey=k", "-tlscacert=ca"],
+            &[],
+        )
+        .tls
+        .expect("tls");
+        assert!(t.verify);
+        assert_eq!(t.ca_file.as_deref(), Some("ca"));
+        // Flags replace cert, key, CA and verify of the file; timeout and map stay.
+        let dir = temp_dir();
+        let file = write(
+            &dir,
+            "tls.conf",
+            "tls { cert_file: fc, key_file: fk, ca_file: fca, verify_and_map: true, timeout: 5 }\n",
+        );
+        let t = ok(
+            &["-c", &file, "--tls", "--tlscert", "c", "--tlskey", "k"],
+            &[],
+        )
+        .tls
+        .expect("tls");
+        assert_eq!(
+            (
+                t.cert_file.as_str(),
+                t.key_file.as_str(),
+                t.ca_file.as_deref()
+            ),
+            ("c", "k", None)
+        );
+        assert!(!t.verify && t.verify_and_map);
+        assert_eq!(t.timeout, Duration::from_secs(5));
+        // Without TLS flags the file's block stands; --tls=false turns it off.
+        assert_eq!(
+            ok(&["-c", &file], &[]).tls.map(|t| t.cert_file),
+            Some("fc".into())
+        );
+        let c = ok(&["-c", &file, "--tls=false", "--tlsverify"], &[]);
+        assert_eq!(c.tls, None);
+        assert_eq!(c.auth_timeout, Duration::from_secs(2));
+        // Certificate and key are required, with nats-server's words and the flag named.
+        let e = fails(&["--tlsverify"], &[]).to_string();
+        assert!(
+            e.contains("TLS Server certificate must be present and valid"),
+            "{e}"
+        );
+        assert!(e.contains("flag --tlsverify"), "{e}");
+        let e = fails(&["--tls", "--tlscert", "c"], &[]).to_string();
+        assert!(
+            e.contains("TLS Server private key must be present and valid"),
+            "{e}"
+        );
+        let e = fails(&["--tls", "--tlscert=", "--tlskey", "k"], &[]).to_string();
+        assert!(e.contains("certificate must be present"), "{e}");
+        let e = fails(&["--tls=maybe"], &[]).to_string();
+        assert!(e.contains("--tls"), "{e}");
+    }
+
+    #[test]
+    fn https_monitoring_port() {
+        let c =
+            conf("https: \"127.0.0.1:8443\"\ntls { cert_file: c, key_file: k }\n").expect("https");
+        assert_eq!(
+            (c.http_host.as_str(), c.https_port, c.http_port),
+            ("127.0.0.1", 8443, 0)
+        );
+        let c = conf("https_port: -1\ntls { cert_file: c, key_file: k }\n").expect("https");
+        assert_eq!((c.https_port, c.http_port), (-1, 0));
+        let c = ok(&["-ms", "8443", "--tlscert", "c", "--tlskey", "k"], &[]);
+        assert_eq!((c.https_port, c.http_port), (8443, 0));
+        // nats-server refuses both, and HTTPS without a certificate.
+        let e = conf_err("http: 8222\nhttps: 8443\ntls { cert_file: c, key_file: k }\n");
+        assert_eq!(
+            e,
+            "invalid configuration: can't specify both HTTP (8222) and HTTPs (8443) ports"
+        );
+        conf("http: 0\nhttps: 8443\ntls { cert_file: c, key_file: k }\n").expect("http off");
+        let e = conf_err("https_port: 8443\n");
+        assert!(e.contains("TLS cert and key required for HTTPS"), "{e}");
+        let e = conf_err("https_port: 70000\n");
+        assert!(e.contains("`https_port`"), "{e}");
+    }
+
+    #[test]
+    fn example_configs_load() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let standalone = dir.join("standalone.conf").display().to_string();
+        assert_eq!(ok(&["-c", &standalone], &[]).port, 4222);
+        let tls = dir.join("tls.conf").display().to_string();
+        let c = ok(&["-c", &tls], &[]);
+        assert_eq!((c.https_port, c.http_port), (8443, 0));
+        assert!(c.tls.is_some_and(|t| t.verify && t.ca_file.is_some()));
     }
 }

@@ -30,6 +30,10 @@ pub struct Config {
     pub http_host: String,
     /// Monitoring port; 0 = off, -1 = random (`-m`, `http_port`, `http`).
     pub http_port: i32,
+    /// Monitoring over TLS with the client TLS certificate; 0 = off, -1 = random
+    /// (`-ms`, `https_port`, `https`). Setting it turns plain `http_port` off unless that
+    /// was set too, which is an error (nats-server refuses both).
+    pub https_port: i32,
     /// `server_name` / `-n`; when None the server id is used, as nats-server does.
     pub server_name: Option<String>,
     /// Data directory (`-sd`, `jetstream.store_dir`), default `./data`.
@@ -58,6 +62,34 @@ pub struct Config {
     /// Users, accounts and permissions (`authorization`, `accounts`, `no_auth_user`,
     /// `--user/--pass/--auth`).
     pub auth: auth::AuthConfig,
+    /// TLS for client connections (`tls { }` block or the `--tls*` flags); None = plain
+    /// TCP only.
+    pub tls: Option<TlsConfig>,
+}
+
+/// The client `tls { }` block, with nats-server 2.9's meaning. Only paths here: the files
+/// are read when the server starts (`server::tls`), where a bad file is reported by name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsConfig {
+    /// Server certificate chain, PEM (`cert_file`, `--tlscert`).
+    pub cert_file: String,
+    /// Its private key, PEM (`key_file`, `--tlskey`).
+    pub key_file: String,
+    /// CA certificates that client certificates must chain to, PEM (`ca_file`,
+    /// `--tlscacert`).
+    pub ca_file: Option<String>,
+    /// Require a client certificate signed by `ca_file` (`verify`, `--tlsverify`).
+    pub verify: bool,
+    /// `verify_and_map`: verify, and the client certificate names the user (the
+    /// authorization part maps the certificate's subject or SANs to a user).
+    pub verify_and_map: bool,
+    /// The TLS handshake must finish within this (`timeout`, default 2 s).
+    pub timeout: Duration,
+}
+
+impl TlsConfig {
+    /// nats-server's TLS handshake timeout when none is configured.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 }
 
 impl Default for Config {
@@ -67,6 +99,7 @@ impl Default for Config {
             port: 4222,
             http_host: "0.0.0.0".into(),
             http_port: 8222,
+            https_port: 0,
             server_name: None,
             store_dir: "./data".into(),
             max_payload: 1024 * 1024,
@@ -86,6 +119,7 @@ impl Default for Config {
             log_file: None,
             pid_file: None,
             auth: auth::AuthConfig::default(),
+            tls: None,
         }
     }
 }

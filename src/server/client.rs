@@ -11,11 +11,13 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
-use tracing::{debug, info, trace, warn};
+use tracing::{debug, error, info, trace, warn};
 
 use super::auth::{self, Perms};
 use super::info::{ConnectOpts, Info};
+use super::tls::TlsState;
 use super::Server;
 use crate::proto::{encode, ClientOp, ParseError, Parser};
 use crate::router::{Account, Delivered, FlushList, Message, Origin, Sink, Subscription};
@@ -40,6 +42,7 @@ pub enum CloseReason {
     MaxControlLineExceeded,
     NoRespondersRequiresHeaders,
     ServerShutdown,
+    TlsHandshakeError,
 }
 
 impl CloseReason {
@@ -61,6 +64,7 @@ impl CloseReason {
             CloseReason::MaxControlLineExceeded => "Maximum Control Line Exceeded",
             CloseReason::NoRespondersRequiresHeaders => "No Responders Requires Headers",
             CloseReason::ServerShutdown => "Server Shutdown",
+            CloseReason::TlsHandshakeError => "TLS Handshake Failure",
         }
     }
 }
@@ -118,6 +122,12 @@ pub struct ConnMeta {
     /// Who the client authenticated as, and its account (`/connz?auth=1`).
     pub user: Option<String>,
     pub account: String,
+    /// Version, cipher suite and client certificates of a TLS connection.
+    pub tls: Option<TlsState>,
+    /// The verified client certificate's subject as nats-server's `verify_and_map`
+    /// matches it (Go's `Subject.ToRDNSequence().String()`, e.g. `CN=alice,OU=Edge,O=Acme`);
+    /// the SANs and all attributes are in `tls`.
+    pub tls_subject: Option<String>,
 }
 
 /// The shared half of a connection: what publishers on other tasks and monitoring see.
@@ -308,51 +318,12 @@ enum Flow {
     Close(Option<&'static str>, CloseReason),
 }
 
-/// Runs one client connection to its end. `stream` is already accepted (TLS, when it
-/// comes, wraps it before this point).
-pub async fn serve<S>(server: Arc<Server>, stream: S, peer: std::net::SocketAddr)
-where
-    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-{
-    let cid = server.next_cid();
-    let cfg = &server.config;
-    let now = SystemTime::now();
-    let client = Arc::new(Client {
-        cid,
-        out: Mutex::new(Out {
-            buf: Vec::with_capacity(1024),
-            wake_pending: false,
-            state: OutState::Open,
-            out_msgs: 0,
-            out_bytes: 0,
-        }),
-        wake: Notify::new(),
-        closed: Notify::new(),
-        max_pending: cfg.max_pending as usize,
-        headers: AtomicBool::new(false),
-        stats: ConnStats::default(),
-        meta: Mutex::new(ConnMeta {
-            ip: peer.ip().to_string(),
-            port: peer.port(),
-            start: now,
-            last_activity: now,
-            stop: None,
-            reason: None,
-            rtt: None,
-            name: String::new(),
-            lang: String::new(),
-            version: String::new(),
-            user: None,
-            account: server.account.name.clone(),
-        }),
-        subs: Mutex::new(HashMap::new()),
-        account: Mutex::new(server.account.clone()),
-        perms: OnceLock::new(),
-        server: server.clone(),
-    });
-    let (reader, writer) = tokio::io::split(stream);
-    let writer_task = tokio::spawn(write_loop(client.clone(), writer, cfg.write_deadline));
-
+/// Runs one client connection to its end. nats-server's order: INFO (plaintext, also
+/// when TLS is required), the connection limit, then the TLS upgrade if configured, then
+/// the protocol on the (possibly TLS) stream. INFO is not repeated after the upgrade.
+pub async fn serve(server: Arc<Server>, mut tcp: TcpStream, peer: std::net::SocketAddr) {
+    let client = Client::new(&server, peer);
+    let cid = client.cid;
     let mut info = server.info();
     info.client_id = cid;
     info.client_ip = peer.ip().to_string();
@@ -360,20 +331,124 @@ where
         info.nonce = auth::new_nonce();
     }
     let nonce = info.nonce.clone();
-    if let Ok(json) = serde_json::to_vec(&info) {
-        client.send_now(|b| encode::info(b, &json));
-    }
+    let info = serde_json::to_vec(&info).unwrap_or_default();
     debug!(cid, %peer, "Client connection created");
 
-    if !server.register(&client) {
-        warn!(cid, %peer, "Maximum connections exceeded");
-        client.send_now(|b| encode::err(b, "maximum connections exceeded"));
-        client.close(CloseReason::MaxConnectionsExceeded, true);
-    } else {
-        read_loop(&server, &client, reader, nonce).await;
-    }
+    let Some(tls) = &server.tls else {
+        client.send_now(|b| encode::info(b, &info));
+        if !server.register(&client) {
+            reject_max_connections(&client, peer);
+        }
+        run(&server, &client, tcp, nonce).await;
+        return finish(&server, &client, peer);
+    };
 
-    // Tear down: subscriptions go first so no publisher delivers into a dead buffer.
+    // TLS: the writer task belongs to the TLS stream, which does not exist yet, so the
+    // plaintext part is written here directly.
+    let mut plain = Vec::with_capacity(info.len() + 64);
+    encode::info(&mut plain, &info);
+    let registered = server.register(&client);
+    if !registered {
+        reject_max_connections(&client, peer);
+        encode::err(&mut plain, "maximum connections exceeded");
+    }
+    let written = tokio::time::timeout(server.config.write_deadline, tcp.write_all(&plain)).await;
+    if !matches!(written, Ok(Ok(()))) {
+        client.close(CloseReason::WriteError, false);
+    }
+    if !client.is_open() {
+        return finish(&server, &client, peer);
+    }
+    debug!(cid, %peer, "Starting TLS client connection handshake");
+    let handshake = tokio::select! {
+        res = tls.accept_client(tcp) => res,
+        // Shutdown or lame duck closing this connection mid-handshake.
+        _ = client.closed.notified() => return finish(&server, &client, peer),
+    };
+    match handshake {
+        Ok(stream) => {
+            let state = TlsState::of(&stream);
+            debug!(cid, %peer, "TLS handshake complete");
+            debug!(cid, %peer, "TLS version {}, cipher suite {}", state.version, state.cipher_suite);
+            {
+                let mut meta = client.meta.lock();
+                meta.tls_subject = state.peer_certs.first().map(|c| c.rdn_subject.clone());
+                meta.tls = Some(state);
+            }
+            run(&server, &client, stream, nonce).await;
+        }
+        Err(e) => {
+            error!(cid, %peer, "TLS handshake error: {e}");
+            client.close(CloseReason::TlsHandshakeError, false);
+        }
+    }
+    finish(&server, &client, peer)
+}
+
+fn reject_max_connections(client: &Client, peer: std::net::SocketAddr) {
+    warn!(cid = client.cid, %peer, "Maximum connections exceeded");
+    client.send_now(|b| encode::err(b, "maximum connections exceeded"));
+    client.close(CloseReason::MaxConnectionsExceeded, true);
+}
+
+impl Client {
+    fn new(server: &Arc<Server>, peer: std::net::SocketAddr) -> Arc<Client> {
+        let now = SystemTime::now();
+        Arc::new(Client {
+            cid: server.next_cid(),
+            out: Mutex::new(Out {
+                buf: Vec::with_capacity(1024),
+                wake_pending: false,
+                state: OutState::Open,
+                out_msgs: 0,
+                out_bytes: 0,
+            }),
+            wake: Notify::new(),
+            closed: Notify::new(),
+            max_pending: server.config.max_pending as usize,
+            headers: AtomicBool::new(false),
+            stats: ConnStats::default(),
+            meta: Mutex::new(ConnMeta {
+                ip: peer.ip().to_string(),
+                port: peer.port(),
+                start: now,
+                last_activity: now,
+                stop: None,
+                reason: None,
+                rtt: None,
+                name: String::new(),
+                lang: String::new(),
+                version: String::new(),
+                tls: None,
+                tls_subject: None,
+                user: None,
+                account: server.account.name.clone(),
+            }),
+            subs: Mutex::new(HashMap::new()),
+            account: Mutex::new(server.account.clone()),
+            perms: OnceLock::new(),
+            server: server.clone(),
+        })
+    }
+}
+
+/// The protocol on an established stream: writer task, reader loop, then teardown of the
+/// subscriptions and a final flush. Skips reading when the connection is already closing
+/// (e.g. over the connection limit: INFO and -ERR are flushed, then it closes).
+async fn run<S>(server: &Arc<Server>, client: &Arc<Client>, stream: S, nonce: String)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (reader, writer) = tokio::io::split(stream);
+    let writer_task = tokio::spawn(write_loop(
+        client.clone(),
+        writer,
+        server.config.write_deadline,
+    ));
+    if client.is_open() {
+        read_loop(server, client, reader, nonce).await;
+    }
+    // Subscriptions go first so no publisher delivers into a dead buffer.
     let subs: Vec<Arc<Subscription>> = client.subs.lock().drain().map(|(_, s)| s).collect();
     let account = client.account.lock().clone();
     for s in &subs {
@@ -381,10 +456,15 @@ where
     }
     client.close(CloseReason::ClientClosed, true);
     let _ = writer_task.await;
+}
+
+/// Records the end of a connection (registered or not) for `/connz?state=closed`.
+fn finish(server: &Server, client: &Arc<Client>, peer: std::net::SocketAddr) {
+    client.close(CloseReason::ClientClosed, false);
     client.meta.lock().stop = Some(SystemTime::now());
-    server.unregister(&client);
+    server.unregister(client);
     let reason = client.meta.lock().reason.map_or("", CloseReason::as_str);
-    debug!(cid, %peer, reason, "Client connection closed");
+    debug!(cid = client.cid, %peer, reason, "Client connection closed");
 }
 
 async fn read_loop<R: AsyncRead + Unpin>(

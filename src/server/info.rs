@@ -21,6 +21,12 @@ pub struct Info {
     pub headers: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub auth_required: bool,
+    /// The client must start TLS right after this INFO.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_required: bool,
+    /// ... and present a certificate the server verifies.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_verify: bool,
     pub max_payload: u32,
     #[serde(skip_serializing_if = "is_zero")]
     pub client_id: u64,

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod client;
 pub mod info;
+pub mod tls;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -21,6 +22,7 @@ use crate::config::Config;
 use crate::router::Account;
 use client::{Client, CloseReason, ConnStats};
 use info::{Info, NATS_VERSION};
+use tls::{TlsError, TlsSetup};
 
 /// Closed connections kept for `/connz?state=closed`, as nats-server keeps a ring of them.
 const CLOSED_KEEP: usize = 1000;
@@ -53,6 +55,10 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("Can't start monitoring: {0}")]
+    Monitor(String),
 }
 
 /// Binds a TCP listener, with nats-server's wording when the port is taken.
@@ -79,6 +85,8 @@ pub struct Server {
     pub auth: auth::Authenticator,
     /// The global account (`$G`), where clients land when no account is configured.
     pub account: Arc<Account>,
+    /// Client (and HTTPS monitoring) TLS, when configured.
+    pub tls: Option<TlsSetup>,
     pub stats: ServerStats,
     clients: Mutex<BTreeMap<u64, Arc<Client>>>,
     closed: Mutex<VecDeque<Arc<Client>>>,
@@ -90,18 +98,21 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn new(config: Config) -> Arc<Server> {
+    /// Builds the server; fails only when the TLS files cannot be used.
+    pub fn new(config: Config) -> Result<Arc<Server>, StartError> {
+        let tls = config.tls.as_ref().map(TlsSetup::load).transpose()?;
         let id = info::new_server_id();
         let name = config.server_name.clone().unwrap_or_else(|| id.clone());
         let auth = auth::Authenticator::new(&config.auth);
         let account = auth.global();
-        Arc::new(Server {
+        Ok(Arc::new(Server {
             auth,
             account,
             config,
             id,
             name,
             started: SystemTime::now(),
+            tls,
             stats: ServerStats::default(),
             clients: Mutex::new(BTreeMap::new()),
             closed: Mutex::new(VecDeque::new()),
@@ -110,7 +121,7 @@ impl Server {
             lame_duck: AtomicBool::new(false),
             stop_accepting: Notify::new(),
             shutting_down: AtomicBool::new(false),
-        })
+        }))
     }
 
     pub(crate) fn next_cid(&self) -> u64 {
@@ -135,6 +146,8 @@ impl Server {
             headers: true,
             auth_required: self.auth_required(),
             nonce: String::new(),
+            tls_required: self.tls.is_some(),
+            tls_verify: self.tls.as_ref().is_some_and(|t| t.verify),
             max_payload: self.config.max_payload,
             client_id: 0,
             client_ip: String::new(),
@@ -221,6 +234,9 @@ impl Server {
         let (listener, local) = bind(&self.config.host, port).await?;
         *self.client_addr.lock() = Some(local);
         info!("Listening for client connections on {}", local);
+        if self.tls.is_some() {
+            info!("TLS required for client connections");
+        }
         let server = self.clone();
         tokio::spawn(async move { server.accept_loop(listener).await });
         Ok(local)

@@ -53,6 +53,8 @@ pub struct Broker {
     pub child: Child,
     pub port: u16,
     pub http_port: Option<u16>,
+    /// The HTTPS monitoring port, when `https`/`https_port` is configured.
+    pub https_port: Option<u16>,
     pub log: Arc<Mutex<Vec<String>>>,
     lines: mpsc::Receiver<String>,
     _dir: Option<TempDir>,
@@ -79,8 +81,13 @@ impl Broker {
         let path = path.to_string_lossy().into_owned();
         let mut args = vec!["-c", path.as_str()];
         args.extend_from_slice(extra);
-        // edgeleaf turns monitoring on by default (8222): tests in parallel would collide.
-        if which == Impl::Edgeleaf && !config.contains("http") && !extra.contains(&"-m") {
+        // As in `start`: edgeleaf's default monitoring port (0.0.0.0:8222) would collide
+        // with any other test or server on this machine.
+        let monitoring = config.contains("http")
+            || extra
+                .iter()
+                .any(|a| matches!(*a, "-m" | "--http_port" | "-ms" | "--https_port"));
+        if which == Impl::Edgeleaf && !monitoring {
             args.extend(["-m", "0"]);
         }
         Self::start_raw(which, &args, Some(dir))
@@ -119,6 +126,7 @@ impl Broker {
             child,
             port: 0,
             http_port: None,
+            https_port: None,
             log,
             lines: rx,
             _dir: dir,
@@ -133,6 +141,9 @@ impl Broker {
                     }
                     if let Some(p) = port_after(&line, "Starting http monitor on ") {
                         broker.http_port = Some(p);
+                    }
+                    if let Some(p) = port_after(&line, "Starting https monitor on ") {
+                        broker.https_port = Some(p);
                     }
                     if line.contains("Server is ready") {
                         return Ok(broker);
