@@ -45,6 +45,12 @@ impl Pki {
         expired.not_before = rcgen::date_time_ymd(2000, 1, 1);
         expired.not_after = rcgen::date_time_ymd(2001, 1, 1);
         pki.leaf(expired, &ca, "expired");
+        // For verify_and_map: the certificate's e-mail address names the user.
+        let mut mapped = client_params();
+        mapped.subject_alt_names = vec![rcgen::SanType::Rfc822Name(
+            "alice@acme.example".try_into().expect("ia5"),
+        )];
+        pki.leaf(mapped, &ca, "mapped");
         pki
     }
 
@@ -508,4 +514,39 @@ fn https_monitoring_serves_varz_over_tls() {
     }
     assert_eq!(seen[0], seen[1], "nats-server vs edgeleaf");
     assert_eq!(seen[0].0, -1);
+}
+
+#[test]
+fn verify_and_map_names_the_user_by_certificate() {
+    let pki = Pki::new();
+    let rt = rt();
+    let config = format!(
+        "{}authorization {{ users: [ {{user: \"alice@acme.example\", permissions: {{publish: \"tls.>\", subscribe: \"tls.>\"}}}} ] }}\n",
+        pki.config(&format!("  ca_file: \"{}\"\n  verify_and_map: true\n", pki.p("ca.pem")))
+    );
+    let mut seen = Vec::new();
+    for which in Impl::both() {
+        let b = Broker::start_with_config(which, &config, &[]);
+        let outcome = rt.block_on(async {
+            let mapped = connect(&b, &pki, Some("mapped")).await;
+            let mapped_ok = match &mapped {
+                Ok(c) => {
+                    round_trip(c, which).await;
+                    true
+                }
+                Err(_) => false,
+            };
+            // Verified, but its names match no user.
+            let unmapped = connect(&b, &pki, Some("client")).await.is_ok();
+            let user = b.http_get("/connz?auth=true")["connections"]
+                .as_array()
+                .and_then(|a| a.first().map(|c| c["authorized_user"].clone()))
+                .unwrap_or_default();
+            (mapped_ok, unmapped, user)
+        });
+        seen.push(outcome);
+    }
+    assert_eq!(seen[1], seen[0], "edgeleaf (right) vs nats-server (left)");
+    assert!(seen[0].0, "mapped certificate accepted");
+    assert!(!seen[0].1, "unmapped certificate refused");
 }

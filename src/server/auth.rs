@@ -185,6 +185,8 @@ pub enum AuthError {
     BadSignature(String),
     #[error("clients may not choose their account")]
     AccountInConnect,
+    #[error("no user matches the client certificate (tried {0:?})")]
+    NoCertUser(Vec<String>),
 }
 
 /// The server's users and accounts.
@@ -258,10 +260,37 @@ impl Authenticator {
         }
     }
 
-    /// Checks a CONNECT against the configured credentials.
-    pub fn authenticate(&self, opts: &ConnectOpts, nonce: &str) -> Result<Identity, AuthError> {
+    /// Checks a CONNECT against the configured credentials. With TLS `verify_and_map`,
+    /// `cert_names` are the names the verified client certificate offers (in the order
+    /// they are tried) and the first that is a configured user is who the client is.
+    pub fn authenticate(
+        &self,
+        opts: &ConnectOpts,
+        nonce: &str,
+        cert_names: Option<&[String]>,
+    ) -> Result<Identity, AuthError> {
         if opts.account.is_some() || opts.new_account.is_some() {
             return Err(AuthError::AccountInConnect);
+        }
+        if let Some(names) = cert_names {
+            if self.cfg.users.is_empty() {
+                // Nothing to map to: the verified certificate is the whole check.
+                return Ok(Identity {
+                    user: None,
+                    account: self.global(),
+                    perms: None,
+                });
+            }
+            return names
+                .iter()
+                .find_map(|n| {
+                    self.cfg
+                        .users
+                        .iter()
+                        .position(|u| u.user.as_deref() == Some(n.as_str()))
+                })
+                .map(|i| self.identity(i))
+                .ok_or_else(|| AuthError::NoCertUser(names.to_vec()));
         }
         if !self.required() {
             return Ok(Identity {
@@ -391,18 +420,18 @@ mod tests {
         };
         let auth = Authenticator::new(&cfg);
         assert!(auth
-            .authenticate(&opts(r#"{"user":"a","pass":"pw1"}"#), "")
+            .authenticate(&opts(r#"{"user":"a","pass":"pw1"}"#), "", None)
             .is_ok());
         assert!(auth
-            .authenticate(&opts(r#"{"user":"a","pass":"nope"}"#), "")
+            .authenticate(&opts(r#"{"user":"a","pass":"nope"}"#), "", None)
             .is_err());
         assert!(auth
-            .authenticate(&opts(r#"{"user":"b","pass":"pw2"}"#), "")
+            .authenticate(&opts(r#"{"user":"b","pass":"pw2"}"#), "", None)
             .is_ok());
         assert!(auth
-            .authenticate(&opts(r#"{"user":"b","pass":"pw1"}"#), "")
+            .authenticate(&opts(r#"{"user":"b","pass":"pw1"}"#), "", None)
             .is_err());
-        assert!(auth.authenticate(&opts(r#"{}"#), "").is_err());
+        assert!(auth.authenticate(&opts(r#"{}"#), "", None).is_err());
     }
 
     #[test]
@@ -423,8 +452,8 @@ mod tests {
         assert_eq!(nonce.len(), 15);
         let sig = data_encoding::BASE64URL_NOPAD.encode(&kp.sign(nonce.as_bytes()).unwrap());
         let good = format!(r#"{{"nkey":"{}","sig":"{sig}"}}"#, kp.public_key());
-        assert!(auth.authenticate(&opts(&good), &nonce).is_ok());
-        assert!(auth.authenticate(&opts(&good), "othernonce").is_err());
+        assert!(auth.authenticate(&opts(&good), &nonce, None).is_ok());
+        assert!(auth.authenticate(&opts(&good), "othernonce", None).is_err());
     }
 
     #[test]

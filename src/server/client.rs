@@ -757,7 +757,30 @@ fn connect(server: &Server, client: &Client, s: &mut Session, json: &[u8]) -> Fl
             CloseReason::NoRespondersRequiresHeaders,
         );
     }
-    let identity = match server.auth.authenticate(&opts, &s.nonce) {
+    // verify_and_map: the verified client certificate names the user, in nats-server's
+    // order: e-mail addresses, URIs, DNS names, then the subject.
+    let cert_names = server
+        .config
+        .tls
+        .as_ref()
+        .filter(|t| t.verify_and_map)
+        .map(|_| {
+            let meta = client.meta.lock();
+            let leaf = meta.tls.as_ref().and_then(|t| t.peer_certs.first());
+            leaf.map(|c| {
+                let mut names: Vec<String> = Vec::new();
+                names.extend(c.emails.iter().cloned());
+                names.extend(c.uris.iter().cloned());
+                names.extend(c.dns_names.iter().cloned());
+                names.push(c.rdn_subject.clone());
+                names
+            })
+            .unwrap_or_default()
+        });
+    let identity = match server
+        .auth
+        .authenticate(&opts, &s.nonce, cert_names.as_deref())
+    {
         Ok(id) => id,
         Err(e) => {
             // The reason is logged for the operator; the client only learns it failed.
