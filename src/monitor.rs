@@ -288,7 +288,9 @@ fn conn_json(c: &Client, now: SystemTime, subs: &str, auth: bool) -> Value {
         "out_bytes": counts.out_bytes,
         "subscriptions": c.subscription_count(),
     });
-    let obj = v.as_object_mut().expect("json! object");
+    let Value::Object(obj) = &mut v else {
+        return v;
+    };
     for (k, val) in [
         ("name", &meta.name),
         ("lang", &meta.lang),
