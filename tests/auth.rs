@@ -6,23 +6,7 @@ mod support;
 use std::time::Duration;
 
 use futures::StreamExt;
-use support::{Broker, Impl, Raw};
-
-/// Runs `run` against both servers started with `config`; the transcripts must match.
-fn both(config: &str, run: impl Fn(&Broker) -> String) {
-    let mut out = Vec::new();
-    for which in Impl::both() {
-        let b = Broker::start_with_config(which, config, &["-a", "127.0.0.1", "-p", "-1"]);
-        out.push(run(&b));
-    }
-    if std::env::var_os("EDGELEAF_SHOW_TRANSCRIPTS").is_some() {
-        eprintln!("{out:?}");
-    }
-    assert_eq!(
-        out[1], out[0],
-        "edgeleaf (right) differs from nats-server (left)"
-    );
-}
+use support::{same_on_both, Broker, Impl, Raw};
 
 fn session(port: u16, steps: &[&str]) -> String {
     let mut c = Raw::connect(port);
@@ -40,7 +24,7 @@ fn connect_as(user: &str, pass: &str) -> String {
 
 #[test]
 fn token() {
-    both("authorization { token: \"s3cr3t-tok\" }\n", |b| {
+    same_on_both("authorization { token: \"s3cr3t-tok\" }\n", |b| {
         let info = Raw::connect(b.port).info;
         let mut out = format!("auth_required={}|", info["auth_required"]);
         out += &session(b.port, &["CONNECT {\"verbose\":false,\"auth_token\":\"s3cr3t-tok\"}\r\nSUB a 1\r\nPUB a 1\r\nx\r\n"]);
@@ -59,7 +43,7 @@ fn users_with_plain_and_bcrypt_passwords() {
     let config = format!(
         "authorization {{ users: [ {{user: alice, password: apass}}, {{user: bob, password: \"{hash}\"}} ] }}\n"
     );
-    both(&config, |b| {
+    same_on_both(&config, |b| {
         let mut out = session(
             b.port,
             &[&connect_as("alice", "apass"), "SUB a 1\r\nPUB a 1\r\nx\r\n"],
@@ -147,7 +131,7 @@ fn nkey_users_sign_the_nonce() {
 
 #[test]
 fn auth_timeout_and_connect_first() {
-    both("authorization { token: t, timeout: 1 }\n", |b| {
+    same_on_both("authorization { token: t, timeout: 1 }\n", |b| {
         let mut idle = Raw::connect(b.port);
         let mut out = idle.read_until("<never>");
         out += &session(b.port, &["SUB a 1\r\n"]);
@@ -158,7 +142,7 @@ fn auth_timeout_and_connect_first() {
 #[test]
 fn no_auth_user() {
     let config = "authorization { users: [ {user: guest, password: g, permissions: {publish: \"public.>\"}} ] }\nno_auth_user: guest\n";
-    both(config, |b| {
+    same_on_both(config, |b| {
         session(
             b.port,
             &[
@@ -173,7 +157,7 @@ fn no_auth_user() {
 #[test]
 fn accounts_are_isolated() {
     let config = "accounts {\n  A: { users: [ {user: a1, password: a1}, {user: a2, password: a2} ] }\n  B: { users: [ {user: b1, password: b1} ] }\n}\n";
-    both(config, |b| {
+    same_on_both(config, |b| {
         let mut a1 = Raw::connect(b.port);
         a1.exchange(format!("{}SUB > 1\r\nSUB shared 2\r\n", connect_as("a1", "a1")).as_bytes());
         let mut b1 = Raw::connect(b.port);
@@ -208,7 +192,7 @@ authorization {
   ]
 }
 "#;
-    both(config, |b| {
+    same_on_both(config, |b| {
         let mut out = session(
             b.port,
             &[
@@ -249,7 +233,7 @@ authorization {
   ]
 }
 "#;
-    both(config, |b| {
+    same_on_both(config, |b| {
         let mut svc = Raw::connect(b.port);
         svc.exchange(format!("{}SUB requests 1\r\n", connect_as("svc", "s")).as_bytes());
         let mut cli = Raw::connect(b.port);

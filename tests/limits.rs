@@ -3,28 +3,13 @@
 
 mod support;
 
-use support::{Broker, Impl, Raw};
+use support::{same_on_both, Raw};
 
 const CONNECT: &[u8] = b"CONNECT {\"verbose\":false,\"pedantic\":false,\"protocol\":1}\r\n";
 
-fn both(config: &str, run: impl Fn(&Broker) -> String) {
-    let mut out = Vec::new();
-    for which in Impl::both() {
-        let b = Broker::start_with_config(which, config, &["-a", "127.0.0.1", "-p", "-1"]);
-        out.push(run(&b));
-    }
-    if std::env::var_os("EDGELEAF_SHOW_TRANSCRIPTS").is_some() {
-        eprintln!("{out:?}");
-    }
-    assert_eq!(
-        out[1], out[0],
-        "edgeleaf (right) differs from nats-server (left)"
-    );
-}
-
 #[test]
 fn stale_connection_after_unanswered_pings() {
-    both("ping_interval: \"1s\"\nping_max: 2\n", |b| {
+    same_on_both("ping_interval: \"1s\"\nping_max: 2\n", |b| {
         let mut c = Raw::connect(b.port);
         c.send(CONNECT);
         c.read_until("<never>")
@@ -33,7 +18,7 @@ fn stale_connection_after_unanswered_pings() {
 
 #[test]
 fn maximum_connections() {
-    both("max_connections: 1\n", |b| {
+    same_on_both("max_connections: 1\n", |b| {
         let mut first = Raw::connect(b.port);
         let mut out = first.exchange(CONNECT);
         let mut second = Raw::connect(b.port);
@@ -44,7 +29,7 @@ fn maximum_connections() {
 
 #[test]
 fn maximum_subscriptions_keeps_the_connection() {
-    both("max_subscriptions: 2\n", |b| {
+    same_on_both("max_subscriptions: 2\n", |b| {
         let mut c = Raw::connect(b.port);
         c.exchange(CONNECT);
         c.exchange(b"SUB a 1\r\nSUB b 2\r\nSUB c 3\r\nPUB c 1\r\nx\r\nPUB a 1\r\ny\r\n")
@@ -53,7 +38,7 @@ fn maximum_subscriptions_keeps_the_connection() {
 
 #[test]
 fn configured_max_payload() {
-    both("max_payload: 100\n", |b| {
+    same_on_both("max_payload: 100\n", |b| {
         let mut c = Raw::connect(b.port);
         let mut out = format!("max_payload={}|", c.info["max_payload"]);
         out += &c.exchange(CONNECT);
@@ -69,7 +54,7 @@ fn configured_max_payload() {
 
 #[test]
 fn slow_consumer_is_closed_without_err() {
-    both(
+    same_on_both(
         "max_payload: 1024\nmax_pending: 65536\nwrite_deadline: \"1s\"\nhttp: \"127.0.0.1:-1\"\n",
         |b| {
             let mut slow = Raw::connect(b.port);

@@ -256,6 +256,24 @@ fn port_after(line: &str, prefix: &str) -> Option<u16> {
         .ok()
 }
 
+/// Runs `run` against nats-server and then edgeleaf, each started with the same `config`
+/// file on a random loopback port; what `run` returns (a transcript) must be the same.
+/// `EDGELEAF_SHOW_TRANSCRIPTS=1` prints both.
+pub fn same_on_both(config: &str, run: impl Fn(&Broker) -> String) {
+    let mut out = Vec::new();
+    for which in Impl::both() {
+        let b = Broker::start_with_config(which, config, &["-a", "127.0.0.1", "-p", "-1"]);
+        out.push(run(&b));
+    }
+    if std::env::var_os("EDGELEAF_SHOW_TRANSCRIPTS").is_some() {
+        eprintln!("{out:?}");
+    }
+    assert_eq!(
+        out[1], out[0],
+        "edgeleaf (right) differs from nats-server (left)"
+    );
+}
+
 /// A directory removed on drop.
 pub struct TempDir {
     pub path: PathBuf,
