@@ -4,10 +4,20 @@
 //! (picked at random), `echo: false` publishers skip their own subscriptions, and
 //! auto-unsubscribe limits (`UNSUB sid max`) are honoured exactly.
 //!
-//! Deliveries go to a `Sink` (a client connection's outbound buffer today; leaf links and
-//! internal services later). The publisher's task does the work and wakes each sink once per
-//! read batch through `FlushList`, not once per message.
+//! Deliveries go to a `Sink`: a client connection's outbound buffer, or a remote link (the
+//! leaf connection to the hub). A remote link's interest sits in the same sublist, but it
+//! gets one copy per message naming the queue groups it should serve, loses every queue
+//! pick to a local member, and never gets back what came from it.
+//!
+//! The account also keeps the count of local interest per subject and queue, which is what
+//! a leaf link advertises upstream (`LS+`/`LS-`); watchers (the links) hear every change
+//! under the same lock as the sublist, so a link's snapshot and the changes after it never
+//! miss or repeat one.
+//!
+//! The publisher's task does the work and wakes each sink once per read batch through
+//! `FlushList`, not once per message.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -49,6 +59,33 @@ pub trait Sink: Send + Sync {
     fn wake(&self);
     /// The router removed this subscription (auto-unsubscribe limit reached).
     fn forget(&self, sid: &[u8]);
+    /// A link to another server: its subscriptions stand for the interest of the servers
+    /// behind it. It gets one `deliver_remote` per message, and queue groups prefer local
+    /// members over it.
+    fn is_remote(&self) -> bool {
+        false
+    }
+    /// One message for a remote link; `queues` are the groups it should serve there.
+    fn deliver_remote(&self, msg: &Message<'_>, queues: &[&[u8]]) -> Delivered {
+        let _ = queues;
+        self.deliver(b"", msg)
+    }
+}
+
+/// Hears changes of an account's local interest (what a leaf link advertises upstream).
+/// Called with the account's index locked: it must not call back into the account.
+pub trait InterestWatcher: Send + Sync {
+    /// `count` is the number of local subscriptions on exactly this subject (and queue)
+    /// after the change; 0 means the interest is gone.
+    fn interest_changed(&self, subject: &[u8], queue: Option<&[u8]>, count: u32);
+}
+
+/// Local interest on one exact subject (and queue group).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interest {
+    pub subject: Bytes,
+    pub queue: Option<Bytes>,
+    pub count: u32,
 }
 
 /// One subscription as the sublist holds it.
@@ -139,39 +176,133 @@ fn pick(n: usize) -> usize {
     })
 }
 
-/// Who published: for echo suppression.
+/// Who published: for echo suppression and for messages that came over a link.
 #[derive(Debug, Clone, Copy)]
-pub struct Origin {
+pub struct Origin<'a> {
     pub cid: u64,
+    /// false: skip the publisher's own subscriptions (a link never gets its own messages
+    /// back).
     pub echo: bool,
+    /// Set for a message from a link: only these queue groups are served here (an `LMSG`
+    /// without queue names reaches no queue subscriber). None: every group (local
+    /// publishers).
+    pub queues: Option<&'a [Bytes]>,
 }
 
-/// One account: its name and subscription index.
+impl Origin<'static> {
+    /// A local client's publish.
+    pub fn client(cid: u64, echo: bool) -> Self {
+        Origin {
+            cid,
+            echo,
+            queues: None,
+        }
+    }
+}
+
+/// The sublist and the local interest counts, under one lock so that they never disagree.
+struct Index {
+    sublist: Sublist<Arc<Subscription>>,
+    /// Local (non-remote) subscriptions per exact subject + queue.
+    interest: HashMap<(Bytes, Option<Bytes>), u32>,
+    watchers: Vec<(u64, Arc<dyn InterestWatcher>)>,
+}
+
+impl Index {
+    fn count(&mut self, sub: &Subscription, delta: i32) {
+        if sub.sink.is_remote() {
+            return;
+        }
+        let key = (sub.subject.clone(), sub.queue.clone());
+        let n = {
+            let e = self.interest.entry(key).or_insert(0);
+            *e = e.saturating_add_signed(delta);
+            *e
+        };
+        if n == 0 {
+            self.interest
+                .remove(&(sub.subject.clone(), sub.queue.clone()));
+        }
+        for (_, w) in &self.watchers {
+            w.interest_changed(&sub.subject, sub.queue.as_deref(), n);
+        }
+    }
+}
+
+/// One account: its name, subscription index and loop-detection subject.
 pub struct Account {
     pub name: String,
-    sublist: Mutex<Sublist<Arc<Subscription>>>,
+    /// `$LDS.<random>`: advertised over every leaf link; getting it back means a loop.
+    pub loop_subject: String,
+    index: Mutex<Index>,
+    next_watcher: AtomicU64,
+}
+
+/// A fresh `$LDS.` subject: 22 random alphanumerics, as unique as nats-server's nuids.
+fn new_loop_subject() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    format!(
+        "$LDS.{}",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 22)
+    )
 }
 
 impl Account {
     pub fn new(name: impl Into<String>) -> Self {
         Account {
             name: name.into(),
-            sublist: Mutex::new(Sublist::new()),
+            loop_subject: new_loop_subject(),
+            index: Mutex::new(Index {
+                sublist: Sublist::new(),
+                interest: HashMap::new(),
+                watchers: Vec::new(),
+            }),
+            next_watcher: AtomicU64::new(1),
         }
     }
 
     pub fn subscribe(&self, sub: Arc<Subscription>) {
         let subject = sub.subject.clone();
         let queue = sub.queue.clone();
-        self.sublist.lock().insert(&subject, queue.as_deref(), sub);
+        let mut ix = self.index.lock();
+        ix.count(&sub, 1);
+        ix.sublist.insert(&subject, queue.as_deref(), sub);
     }
 
     /// Removes a subscription now.
     pub fn unsubscribe(&self, sub: &Arc<Subscription>) -> bool {
         sub.gone.store(true, Ordering::Relaxed);
-        self.sublist
-            .lock()
-            .remove(&sub.subject, sub.queue.as_deref(), |s| Arc::ptr_eq(s, sub))
+        let mut ix = self.index.lock();
+        let removed = ix
+            .sublist
+            .remove(&sub.subject, sub.queue.as_deref(), |s| Arc::ptr_eq(s, sub));
+        if removed {
+            ix.count(sub, -1);
+        }
+        removed
+    }
+
+    /// Registers a watcher of local interest and returns the interest as it is now, taken
+    /// under the same lock: every later change reaches the watcher, none before. The id
+    /// is for `unwatch`.
+    pub fn watch(&self, watcher: Arc<dyn InterestWatcher>) -> (u64, Vec<Interest>) {
+        let id = self.next_watcher.fetch_add(1, Ordering::Relaxed);
+        let mut ix = self.index.lock();
+        let now = ix
+            .interest
+            .iter()
+            .map(|((subject, queue), n)| Interest {
+                subject: subject.clone(),
+                queue: queue.clone(),
+                count: *n,
+            })
+            .collect();
+        ix.watchers.push((id, watcher));
+        (id, now)
+    }
+
+    pub fn unwatch(&self, id: u64) {
+        self.index.lock().watchers.retain(|(i, _)| *i != id);
     }
 
     /// Sets an auto-unsubscribe limit. Returns true if the subscription already reached it
@@ -186,47 +317,96 @@ impl Account {
     }
 
     pub fn matches(&self, subject: &[u8]) -> Arc<Matches<Arc<Subscription>>> {
-        self.sublist.lock().matches(subject)
+        self.index.lock().sublist.matches(subject)
     }
 
     pub fn subscriptions(&self) -> Vec<Arc<Subscription>> {
-        self.sublist.lock().all()
+        self.index.lock().sublist.all()
     }
 
     pub fn stats(&self) -> Stats {
-        self.sublist.lock().stats()
+        self.index.lock().sublist.stats()
     }
 
-    /// Delivers `msg` to every matching subscription. Returns how many deliveries were made.
-    pub fn publish(&self, msg: &Message<'_>, origin: Origin, flush: &mut FlushList) -> usize {
+    /// Delivers `msg` to every matching subscription. Returns how many deliveries were made
+    /// (a remote link counts once).
+    pub fn publish(&self, msg: &Message<'_>, origin: Origin<'_>, flush: &mut FlushList) -> usize {
         let matches = self.matches(msg.subject);
         if matches.is_empty() {
             return 0;
         }
+        let skip = |sub: &Subscription| !origin.echo && sub.sink.cid() == origin.cid;
         let mut count = 0;
         let mut expired: Vec<&Arc<Subscription>> = Vec::new();
+        // Remote links hit by this message, each with the queue groups it should serve.
+        let mut remotes: Vec<(&Arc<dyn Sink>, Vec<&[u8]>)> = Vec::new();
+        fn note<'m>(
+            remotes: &mut Vec<(&'m Arc<dyn Sink>, Vec<&'m [u8]>)>,
+            sink: &'m Arc<dyn Sink>,
+            queue: Option<&'m [u8]>,
+        ) {
+            let i = match remotes.iter().position(|(s, _)| s.cid() == sink.cid()) {
+                Some(i) => i,
+                None => {
+                    remotes.push((sink, Vec::new()));
+                    remotes.len() - 1
+                }
+            };
+            if let Some(q) = queue {
+                remotes[i].1.push(q);
+            }
+        }
         for sub in &matches.plain {
-            if !origin.echo && sub.sink.cid() == origin.cid {
+            if skip(sub) {
+                continue;
+            }
+            if sub.sink.is_remote() {
+                note(&mut remotes, &sub.sink, None);
                 continue;
             }
             if self.deliver_to(sub, msg, flush, &mut expired) {
                 count += 1;
             }
         }
-        if !matches.queues.is_empty() {
-            for (_, members) in &matches.queues {
-                let n = members.len();
-                let start = if n > 1 { pick(n) } else { 0 };
-                for i in 0..n {
-                    let sub = &members[(start + i) % n];
-                    if !origin.echo && sub.sink.cid() == origin.cid {
-                        continue;
-                    }
-                    if self.deliver_to(sub, msg, flush, &mut expired) {
-                        count += 1;
-                        break;
-                    }
+        for (queue, members) in &matches.queues {
+            if let Some(allowed) = origin.queues {
+                if !allowed.iter().any(|q| q.as_ref() == queue.as_ref()) {
+                    continue;
                 }
+            }
+            let n = members.len();
+            let start = if n > 1 { pick(n) } else { 0 };
+            let mut remote: Option<&Arc<Subscription>> = None;
+            let mut served = false;
+            for i in 0..n {
+                let sub = &members[(start + i) % n];
+                if skip(sub) {
+                    continue;
+                }
+                if sub.sink.is_remote() {
+                    remote.get_or_insert(sub);
+                    continue;
+                }
+                if self.deliver_to(sub, msg, flush, &mut expired) {
+                    count += 1;
+                    served = true;
+                    break;
+                }
+            }
+            if !served {
+                if let Some(r) = remote {
+                    note(&mut remotes, &r.sink, Some(queue));
+                }
+            }
+        }
+        for (sink, queues) in &remotes {
+            match sink.deliver_remote(msg, queues) {
+                Delivered::QueuedWake => {
+                    flush.push(sink);
+                    count += 1;
+                }
+                Delivered::Queued => count += 1,
+                Delivered::Closed | Delivered::Refused => {}
             }
         }
         for sub in expired {
@@ -332,14 +512,7 @@ mod tests {
         let mut fl = FlushList::default();
         for _ in 0..400 {
             assert_eq!(
-                acc.publish(
-                    &msg(b"x"),
-                    Origin {
-                        cid: 99,
-                        echo: true
-                    },
-                    &mut fl
-                ),
+                acc.publish(&msg(b"x"), Origin::client(99, true), &mut fl),
                 1
             );
         }
@@ -358,19 +531,164 @@ mod tests {
         sub(&acc, &me, None, "1");
         let mut fl = FlushList::default();
         assert_eq!(
-            acc.publish(
-                &msg(b"x"),
-                Origin {
-                    cid: 1,
-                    echo: false
-                },
-                &mut fl
-            ),
+            acc.publish(&msg(b"x"), Origin::client(1, false), &mut fl),
             0
         );
+        assert_eq!(acc.publish(&msg(b"x"), Origin::client(1, true), &mut fl), 1);
+    }
+
+    /// A remote link as the router sees it: records each copy with its queue names.
+    #[derive(Default)]
+    struct Link {
+        cid: u64,
+        got: Mutex<Vec<Vec<Vec<u8>>>>,
+    }
+
+    impl Sink for Link {
+        fn cid(&self) -> u64 {
+            self.cid
+        }
+        fn deliver(&self, _: &[u8], _: &Message<'_>) -> Delivered {
+            panic!("a remote link gets deliver_remote only")
+        }
+        fn wake(&self) {}
+        fn forget(&self, _: &[u8]) {}
+        fn is_remote(&self) -> bool {
+            true
+        }
+        fn deliver_remote(&self, _: &Message<'_>, queues: &[&[u8]]) -> Delivered {
+            self.got
+                .lock()
+                .push(queues.iter().map(|q| q.to_vec()).collect());
+            Delivered::QueuedWake
+        }
+    }
+
+    fn link_sub(acc: &Account, l: &Arc<Link>, subject: &'static str, queue: Option<&'static str>) {
+        acc.subscribe(Arc::new(Subscription::new(
+            l.clone(),
+            Bytes::from_static(subject.as_bytes()),
+            queue.map(|q| Bytes::from_static(q.as_bytes())),
+            Bytes::new(),
+        )));
+    }
+
+    #[test]
+    fn remote_gets_one_copy_naming_unserved_queues() {
+        let acc = Account::new("A");
+        let link = Arc::new(Link {
+            cid: 50,
+            ..Default::default()
+        });
+        link_sub(&acc, &link, "foo", None);
+        link_sub(&acc, &link, "*", None);
+        link_sub(&acc, &link, "foo", Some("q1"));
+        link_sub(&acc, &link, ">", Some("q2"));
+        let local = Arc::new(Recorder {
+            cid: 1,
+            ..Default::default()
+        });
+        let s = sub(&acc, &local, Some("q1"), "1");
+        let mut fl = FlushList::default();
+        // q1 has a local member, which wins; q2 only exists upstream.
+        for _ in 0..50 {
+            acc.publish(&msg(b"x"), Origin::client(9, true), &mut fl);
+        }
+        assert_eq!(local.got.lock().len(), 50);
+        let got = link.got.lock().clone();
+        assert_eq!(got.len(), 50);
+        assert!(got.iter().all(|qs| qs == &[b"q2".to_vec()]), "{got:?}");
+        // Without the local member, upstream serves q1 too.
+        acc.unsubscribe(&s);
+        link.got.lock().clear();
+        acc.publish(&msg(b"x"), Origin::client(9, true), &mut fl);
+        let mut qs = link.got.lock()[0].clone();
+        qs.sort();
+        assert_eq!(qs, vec![b"q1".to_vec(), b"q2".to_vec()]);
+    }
+
+    #[test]
+    fn message_from_a_link_never_goes_back_and_serves_only_named_queues() {
+        let acc = Account::new("A");
+        let link = Arc::new(Link {
+            cid: 50,
+            ..Default::default()
+        });
+        link_sub(&acc, &link, "foo", None);
+        let local = Arc::new(Recorder {
+            cid: 1,
+            ..Default::default()
+        });
+        sub(&acc, &local, Some("q1"), "1");
+        sub(&acc, &local, Some("q2"), "2");
+        sub(&acc, &local, None, "3");
+        let mut fl = FlushList::default();
+        let named = [Bytes::from_static(b"q2")];
+        let from_link = Origin {
+            cid: 50,
+            echo: false,
+            queues: Some(&named),
+        };
+        assert_eq!(acc.publish(&msg(b"x"), from_link, &mut fl), 2);
+        let sids: Vec<Vec<u8>> = local.got.lock().iter().map(|(s, _)| s.clone()).collect();
+        assert_eq!(sids, vec![b"3".to_vec(), b"2".to_vec()]);
+        assert!(link.got.lock().is_empty());
+        // No queue names: plain subscribers only.
+        let none = Origin {
+            cid: 50,
+            echo: false,
+            queues: Some(&[]),
+        };
+        assert_eq!(acc.publish(&msg(b"x"), none, &mut fl), 1);
+    }
+
+    #[derive(Default)]
+    struct Watcher(Mutex<Vec<(Vec<u8>, Option<Vec<u8>>, u32)>>);
+
+    impl InterestWatcher for Watcher {
+        fn interest_changed(&self, subject: &[u8], queue: Option<&[u8]>, count: u32) {
+            self.0
+                .lock()
+                .push((subject.to_vec(), queue.map(<[u8]>::to_vec), count));
+        }
+    }
+
+    #[test]
+    fn watchers_see_snapshot_then_every_local_change() {
+        let acc = Account::new("A");
+        let r = Arc::new(Recorder {
+            cid: 1,
+            ..Default::default()
+        });
+        let a = sub(&acc, &r, None, "1");
+        let w = Arc::new(Watcher::default());
+        let (id, now) = acc.watch(w.clone());
+        assert_eq!(now.len(), 1);
+        assert_eq!(now[0].count, 1);
+        let b = sub(&acc, &r, None, "2");
+        let q = sub(&acc, &r, Some("q"), "3");
+        // Remote interest is not local interest.
+        let link = Arc::new(Link {
+            cid: 50,
+            ..Default::default()
+        });
+        link_sub(&acc, &link, "foo", None);
+        acc.unsubscribe(&a);
+        acc.unsubscribe(&b);
+        acc.unsubscribe(&q);
+        acc.unwatch(id);
+        sub(&acc, &r, None, "4");
+        let seen = w.0.lock().clone();
+        let foo = b"foo".to_vec();
         assert_eq!(
-            acc.publish(&msg(b"x"), Origin { cid: 1, echo: true }, &mut fl),
-            1
+            seen,
+            vec![
+                (foo.clone(), None, 2),
+                (foo.clone(), Some(b"q".to_vec()), 1),
+                (foo.clone(), None, 1),
+                (foo.clone(), None, 0),
+                (foo, Some(b"q".to_vec()), 0),
+            ]
         );
     }
 
@@ -385,7 +703,7 @@ mod tests {
         assert!(!acc.set_max(&s, 2));
         let mut fl = FlushList::default();
         for _ in 0..3 {
-            acc.publish(&msg(b"x"), Origin { cid: 2, echo: true }, &mut fl);
+            acc.publish(&msg(b"x"), Origin::client(2, true), &mut fl);
         }
         assert_eq!(r.got.lock().len(), 2);
         assert_eq!(r.forgotten.lock().as_slice(), &[b"7".to_vec()]);

@@ -876,10 +876,7 @@ fn publish(
         headers,
         payload,
     };
-    let origin = Origin {
-        cid: client.cid,
-        echo: s.opts.echo,
-    };
+    let origin = Origin::client(client.cid, s.opts.echo);
     let delivered = s.account.publish(&msg, origin, flush);
     if delivered == 0 && s.opts.no_responders {
         if let Some(r) = reply {
