@@ -200,6 +200,9 @@ impl Origin<'static> {
     }
 }
 
+/// One message's copy for a remote link: the link and the queue groups it should serve.
+type RemoteCopy<'m> = (&'m Arc<dyn Sink>, Vec<&'m [u8]>);
+
 /// The sublist and the local interest counts, under one lock so that they never disagree.
 struct Index {
     sublist: Sublist<Arc<Subscription>>,
@@ -339,9 +342,9 @@ impl Account {
         let mut count = 0;
         let mut expired: Vec<&Arc<Subscription>> = Vec::new();
         // Remote links hit by this message, each with the queue groups it should serve.
-        let mut remotes: Vec<(&Arc<dyn Sink>, Vec<&[u8]>)> = Vec::new();
+        let mut remotes: Vec<RemoteCopy<'_>> = Vec::new();
         fn note<'m>(
-            remotes: &mut Vec<(&'m Arc<dyn Sink>, Vec<&'m [u8]>)>,
+            remotes: &mut Vec<RemoteCopy<'m>>,
             sink: &'m Arc<dyn Sink>,
             queue: Option<&'m [u8]>,
         ) {
@@ -643,7 +646,8 @@ mod tests {
     }
 
     #[derive(Default)]
-    struct Watcher(Mutex<Vec<(Vec<u8>, Option<Vec<u8>>, u32)>>);
+    struct Watcher(Mutex<Vec<Change>>);
+    type Change = (Vec<u8>, Option<Vec<u8>>, u32);
 
     impl InterestWatcher for Watcher {
         fn interest_changed(&self, subject: &[u8], queue: Option<&[u8]>, count: u32) {
