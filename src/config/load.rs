@@ -253,6 +253,8 @@ enum KeyKind {
     Https,
     /// The client `tls { }` block.
     Tls,
+    /// `leafnodes { }` / `leaf { }`: the remotes to dial.
+    Leaf,
     Jetstream,
     /// A nats-server key for this feature, which edgeleaf does not have yet.
     Unsupported(&'static str),
@@ -301,7 +303,7 @@ fn classify(key: &str) -> KeyKind {
         "ocsp" => Unsupported("OCSP stapling"),
         "cluster" => Unsupported("clustering"),
         "gateway" => Unsupported("gateways"),
-        "leafnodes" | "leaf" => Unsupported("leaf nodes"),
+        "leafnodes" | "leaf" => Leaf,
         "websocket" | "ws" => Unsupported("websocket"),
         "mqtt" => Unsupported("MQTT"),
         "operator" | "operators" | "root" | "roots" | "root_operator" | "root_operators"
@@ -351,7 +353,7 @@ fn is_nats_jetstream_key(key: &str) -> bool {
     )
 }
 
-fn where_of(v: &Value, fallback: &str) -> String {
+pub(super) fn where_of(v: &Value, fallback: &str) -> String {
     v.origin().unwrap_or(fallback).to_string()
 }
 
@@ -406,6 +408,20 @@ fn normalize(
             KeyKind::Tls => {
                 let block = tls_block(&key, value, source, &reject)?;
                 explicit.insert("tls".to_string(), block);
+            }
+            KeyKind::Leaf => {
+                // Kept under the name as written (lower-cased) so that later errors use
+                // the user's spelling; the two names are one setting.
+                let name = key.to_ascii_lowercase();
+                let other = if name == "leaf" { "leafnodes" } else { "leaf" };
+                if let Some(first) = explicit.get(other).or(explicit.get(&name)) {
+                    return Err(ConfigError::Conflict(format!(
+                        "{here}: the leaf node block is set more than once (also at {}); `leafnodes` and `leaf` are the same setting",
+                        where_of(first, source)
+                    )));
+                }
+                let block = super::leaf::normalize(&key, value, source, &reject)?;
+                explicit.insert(name, block);
             }
             KeyKind::Jetstream => match value.kind {
                 ValueKind::Table(block) => {
@@ -633,14 +649,14 @@ pub(super) fn describe(v: &Value) -> String {
 }
 
 /// Reads typed values out of the merged table, naming key and origin on failure.
-struct Reader<'a> {
-    map: &'a Map<String, Value>,
+pub(super) struct Reader<'a> {
+    pub(super) map: &'a Map<String, Value>,
     /// Put before key names in errors (`tls.` inside the tls block).
-    prefix: &'static str,
+    pub(super) prefix: &'a str,
 }
 
 impl<'a> Reader<'a> {
-    fn invalid(&self, key: &str, v: &Value, expected: impl Into<String>) -> ConfigError {
+    pub(super) fn invalid(&self, key: &str, v: &Value, expected: impl Into<String>) -> ConfigError {
         ConfigError::InvalidValue {
             key: format!("{}{key}", self.prefix),
             origin: where_of(v, "configuration"),
@@ -649,11 +665,11 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn get(&self, key: &str) -> Option<&'a Value> {
+    pub(super) fn get(&self, key: &str) -> Option<&'a Value> {
         self.map.get(key)
     }
 
-    fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
+    pub(super) fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -664,7 +680,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string that must not be empty.
-    fn text(&self, key: &str, what: &str) -> Result<Option<String>, ConfigError> {
+    pub(super) fn text(&self, key: &str, what: &str) -> Result<Option<String>, ConfigError> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -674,7 +690,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn boolean(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+    pub(super) fn boolean(&self, key: &str) -> Result<Option<bool>, ConfigError> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -693,7 +709,7 @@ impl<'a> Reader<'a> {
 
     /// An integer within `range`; strings holding an integer count (environment and
     /// flag values are strings).
-    fn int(
+    pub(super) fn int(
         &self,
         key: &str,
         range: std::ops::RangeInclusive<i64>,
@@ -717,7 +733,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A size in bytes within `range`: an integer or a string such as "64MB".
-    fn size(
+    pub(super) fn size(
         &self,
         key: &str,
         range: std::ops::RangeInclusive<i64>,
@@ -748,7 +764,7 @@ impl<'a> Reader<'a> {
 
     /// A duration: a number of seconds (integer or float, as nats-server reads
     /// integers) or a Go-style string such as "2s", "500ms" or "1h30m".
-    fn duration(&self, key: &str) -> Result<Option<Duration>, ConfigError> {
+    pub(super) fn duration(&self, key: &str) -> Result<Option<Duration>, ConfigError> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -877,6 +893,11 @@ fn convert(map: &Map<String, Value>) -> Result<Config, ConfigError> {
         c.pid_file = Some(f).filter(|f| !f.is_empty());
     }
     c.auth = super::auth::read(map)?;
+    for root in ["leafnodes", "leaf"] {
+        if let Some(v) = r.get(root) {
+            c.leaf = super::leaf::read(root, v, &c.auth.accounts)?;
+        }
+    }
 
     let file_tls = r.get("tls").map(tls_config).transpose()?;
     c.tls = apply_tls_flags(&r, file_tls)?;
@@ -1266,6 +1287,7 @@ mod tests {
             auth: Default::default(),
             https_port: 0,
             tls: None,
+            leaf: Default::default(),
         };
         assert_eq!(c, want);
     }
@@ -1462,7 +1484,8 @@ mod tests {
             ("tls { insecure: true }\n", "tls.insecure"),
             ("cluster { port: 6222 }\n", "cluster"),
             ("gateway { port: 7222 }\n", "gateway"),
-            ("leafnodes { remotes: [] }\n", "leafnodes"),
+            ("leafnodes { port: 7422 }\n", "leafnodes.port"),
+            ("leaf { listen: \"0.0.0.0:7422\" }\n", "leaf.listen"),
             ("websocket { port: 8080 }\n", "websocket"),
             ("mqtt { port: 1883 }\n", "mqtt"),
             ("jetstream: true\n", "jetstream"),
