@@ -1800,6 +1800,7 @@ mod tests {
     }
 
     use crate::config::auth::{Secret, GLOBAL_ACCOUNT};
+    use crate::config::leaf::{LeafConfig, LeafUrl, RemoteConfig, RemoteTls};
     use std::time::Duration;
 
     #[test]
@@ -2053,5 +2054,299 @@ mod tests {
         let c = ok(&["-c", &tls], &[]);
         assert_eq!((c.https_port, c.http_port), (8443, 0));
         assert!(c.tls.is_some_and(|t| t.verify && t.ca_file.is_some()));
+    }
+
+    /// Two remotes as an edge gateway would have them, in nats-server's syntax.
+    const LEAF_CONF: &str = r#"
+accounts {
+  APP: { users: [ {user: app, password: apppw} ] }
+}
+leafnodes {
+  reconnect: 2
+  handshake_timeout: 500ms
+  remotes = [
+    {
+      urls: [ "nats-leaf://edge1:s3cret%21@hub1.example.com:7422", "nats://hub2.example.com" ]
+      account: APP
+      deny_imports: ["secret.>", "admin.*"]
+      deny_exports: "local.>"
+      no_randomize: true
+    }
+    {
+      url: "tls://[2001:db8::1]:7443"
+      credentials: "/etc/edgeleaf/hub.creds"
+      tls {
+        ca_file: "/etc/edgeleaf/ca.pem"
+        cert_file: "/etc/edgeleaf/client.pem"
+        key_file: "/etc/edgeleaf/client-key.pem"
+        timeout: 3
+      }
+    }
+  ]
+}
+"#;
+
+    const LEAF_TOML: &str = r#"
+[accounts.APP]
+users = [ { user = "app", password = "apppw" } ]
+
+[leaf]
+reconnect = "2s"
+handshake_timeout = "500ms"
+
+[[leaf.remotes]]
+urls = [ "nats-leaf://edge1:s3cret%21@hub1.example.com:7422", "nats://hub2.example.com" ]
+account = "APP"
+deny_imports = ["secret.>", "admin.*"]
+deny_exports = "local.>"
+dont_randomize = true
+
+[[leaf.remotes]]
+url = "tls://[2001:db8::1]:7443"
+credentials = "/etc/edgeleaf/hub.creds"
+[leaf.remotes.tls]
+ca = "/etc/edgeleaf/ca.pem"
+cert_file = "/etc/edgeleaf/client.pem"
+key_file = "/etc/edgeleaf/client-key.pem"
+timeout = 3
+"#;
+
+    fn want_leaf() -> LeafConfig {
+        LeafConfig {
+            remotes: vec![
+                RemoteConfig {
+                    urls: vec![
+                        LeafUrl {
+                            tls: false,
+                            host: "hub1.example.com".into(),
+                            port: 7422,
+                            user: Some("edge1".into()),
+                            password: Some("s3cret!".into()),
+                        },
+                        LeafUrl {
+                            tls: false,
+                            host: "hub2.example.com".into(),
+                            port: 7422,
+                            user: None,
+                            password: None,
+                        },
+                    ],
+                    account: "APP".into(),
+                    credentials: None,
+                    nkey: None,
+                    user: None,
+                    password: None,
+                    tls: None,
+                    deny_imports: vec!["secret.>".into(), "admin.*".into()],
+                    deny_exports: vec!["local.>".into()],
+                    no_randomize: true,
+                },
+                RemoteConfig {
+                    urls: vec![LeafUrl {
+                        tls: true,
+                        host: "2001:db8::1".into(),
+                        port: 7443,
+                        user: None,
+                        password: None,
+                    }],
+                    account: GLOBAL_ACCOUNT.into(),
+                    credentials: Some("/etc/edgeleaf/hub.creds".into()),
+                    nkey: None,
+                    user: None,
+                    password: None,
+                    tls: Some(RemoteTls {
+                        ca_file: Some("/etc/edgeleaf/ca.pem".into()),
+                        cert_file: Some("/etc/edgeleaf/client.pem".into()),
+                        key_file: Some("/etc/edgeleaf/client-key.pem".into()),
+                        server_name: None,
+                        timeout: Duration::from_secs(3),
+                    }),
+                    deny_imports: vec![],
+                    deny_exports: vec![],
+                    no_randomize: false,
+                },
+            ],
+            reconnect: Duration::from_secs(2),
+            handshake_timeout: Duration::from_millis(500),
+            ping_interval: None,
+            ping_max: None,
+        }
+    }
+
+    #[test]
+    fn leaf_remotes_in_nats_server_syntax() {
+        let c = conf(LEAF_CONF).expect("loads");
+        assert_eq!(c.leaf, want_leaf());
+        assert_eq!(c.leaf.remotes[1].urls[0].host_port(), "[2001:db8::1]:7443");
+        assert_eq!(
+            c.leaf.remotes[0].urls[0].to_string(),
+            "nats-leaf://hub1.example.com:7422"
+        );
+        // Neither the URL password nor the remote's own shows in Debug output.
+        let c = conf(
+            "LEAF { remotes: [ {url: \"nats://u:urlpw@h\", user: bob, pass: remotepw, nkey: SUAKSEED} ], ping_interval: 5, ping_max: 3, reconnect_interval: 0 }\n",
+        )
+        .expect("loads");
+        let debug = format!("{c:?}");
+        for secret in ["urlpw", "remotepw", "SUAKSEED", "apppw"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(debug.contains("[REDACTED]"), "{debug}");
+        let l = &c.leaf;
+        assert_eq!(l.ping_interval, Some(Duration::from_secs(5)));
+        assert_eq!(l.ping_max, Some(3));
+        assert_eq!(l.reconnect, LeafConfig::DEFAULT_RECONNECT);
+        assert_eq!(l.handshake_timeout, Duration::from_secs(2));
+        let r = &l.remotes[0];
+        assert_eq!(
+            (r.user.as_deref(), r.password.as_deref(), r.nkey.as_deref()),
+            (Some("bob"), Some("remotepw"), Some("SUAKSEED"))
+        );
+        assert_eq!(r.account, GLOBAL_ACCOUNT);
+        assert_eq!(r.tls, None);
+        // A tls:// URL turns TLS on with defaults.
+        let c = conf("leafnodes { remotes: [ {url: \"tls://hub\"} ] }\n").expect("loads");
+        let t = c.leaf.remotes[0].tls.clone().expect("tls");
+        assert_eq!(t.timeout, RemoteTls::DEFAULT_TIMEOUT);
+        assert_eq!(t.ca_file, None);
+        assert_eq!(Config::default().leaf, LeafConfig::default());
+        assert!(conf("leafnodes { remotes: [] }\n")
+            .expect("no remotes")
+            .leaf
+            .remotes
+            .is_empty());
+    }
+
+    #[test]
+    fn leaf_remotes_in_toml_are_the_same() {
+        let dir = temp_dir();
+        let file = write(&dir, "edge.toml", LEAF_TOML);
+        assert_eq!(ok(&["-c", &file], &[]).leaf, want_leaf());
+    }
+
+    #[test]
+    fn leaf_errors_name_key_and_line() {
+        let e = conf_err(
+            "leafnodes {\n  remotes: [\n    { url: \"nats://hub\", account: NOPE }\n  ]\n}\n",
+        );
+        assert!(e.contains("`leafnodes.remotes[0].account`"), "{e}");
+        assert!(e.contains("edge.conf:3"), "{e}");
+        assert!(e.contains("\"NOPE\""), "{e}");
+        let e = conf_err("leafnodes {\n  remotes: [\n    { urls: [\"nats://a\", \"http://user:pw@b\"] }\n  ]\n}\n");
+        assert!(
+            e.contains("invalid value for `leafnodes.remotes[0].urls[1]`"),
+            "{e}"
+        );
+        assert!(e.contains("edge.conf:3"), "{e}");
+        assert!(e.contains("\"http\"") && !e.contains(":pw@"), "{e}");
+        let e = conf_err("leaf { remotes: [ { url: \"wss://hub:443\" } ] }\n");
+        assert!(e.contains("`leaf.remotes[0].url`"), "{e}");
+        assert!(
+            e.contains("websocket leaf remotes") && e.contains("not supported yet"),
+            "{e}"
+        );
+        let e = conf_err("leafnodes {\n  remotes: [\n    { account: \"$G\" }\n  ]\n}\n");
+        assert!(
+            e.contains("`leafnodes.remotes[0]`") && e.contains("urls"),
+            "{e}"
+        );
+        assert!(e.contains("edge.conf:3"), "{e}");
+        let e =
+            conf_err("leafnodes {\n  remotes: []\n  authorization { user: a, password: b }\n}\n");
+        assert!(e.contains("`leafnodes.authorization`"), "{e}");
+        assert!(
+            e.contains("leafnode listener") && e.contains("edge.conf:3"),
+            "{e}"
+        );
+        let e = conf_err("leafnodes {\n  remotes: [ {\n    url: \"tls://hub\"\n    tls { cert_file: c.pem }\n  } ]\n}\n");
+        assert!(e.contains("missing 'key_file'"), "{e}");
+        assert!(e.contains("leafnodes.remotes[0].tls"), "{e}");
+        assert!(e.contains("edge.conf:4"), "{e}");
+        let e =
+            conf_err("leafnodes { remotes: [ { url: \"nats://h\", tls: { insecure: true } } ] }\n");
+        assert!(
+            e.contains("`leafnodes.remotes[0].tls.insecure`") && e.contains("not supported yet"),
+            "{e}"
+        );
+        let e = conf_err("leafnodes { remotes: [ { url: \"nats://h\", hub: true } ] }\n");
+        assert!(e.contains("`leafnodes.remotes[0].hub`"), "{e}");
+        let e = conf_err("leafnodes { remotes: [ { url: \"nats://h\", urlz: x } ] }\n");
+        assert!(
+            e.contains("unknown configuration key `leafnodes.remotes[0].urlz`"),
+            "{e}"
+        );
+        let e =
+            conf_err("leafnodes { remotes: [ { url: \"nats://h\", deny_imports: \"a..b\" } ] }\n");
+        assert!(e.contains("`leafnodes.remotes[0].deny_imports`"), "{e}");
+        let e = conf_err("leafnodes { handshake_timeout: 0 }\n");
+        assert!(e.contains("`leafnodes.handshake_timeout`"), "{e}");
+        let e = conf_err(
+            "leafnodes { remotes: [ { url: \"nats://h\", credentials: a.creds, nkey: SUX } ] }\n",
+        );
+        assert!(e.contains("`credentials` and `nkey`"), "{e}");
+        let e = conf_err("leafnodes { remotes: [] }\nleaf { reconnect: 1 }\n");
+        assert!(e.contains("same setting"), "{e}");
+        // A variable defined in the leaf block is a definition, as elsewhere.
+        let c = conf("leafnodes { HUB: \"nats://hub:7000\", remotes: [ { url: $HUB } ] }\n")
+            .expect("variable");
+        assert_eq!(c.leaf.remotes[0].urls[0].port, 7000);
+        // TOML: the same rules, with the file named.
+        let dir = temp_dir();
+        let bad = write(
+            &dir,
+            "bad.toml",
+            "[[leaf.remotes]]\nurls = [\"nats://h\"]\naccount = \"X\"\n",
+        );
+        let e = fails(&["-c", &bad], &[]).to_string();
+        assert!(
+            e.contains("`leaf.remotes[0].account`") && e.contains("bad.toml"),
+            "{e}"
+        );
+        let e = fails(&[], &[("EDGELEAF_LEAF", "x")]).to_string();
+        assert!(
+            e.contains("EDGELEAF_LEAF") && e.contains("expected a block"),
+            "{e}"
+        );
+    }
+
+    /// nats-server accepts the leaf remotes file too (it checks the same keys, minus our
+    /// own `handshake_timeout`).
+    #[test]
+    fn nats_server_accepts_the_leaf_file() {
+        let bin = Path::new("/usr/sbin/nats-server");
+        if !bin.exists() {
+            return;
+        }
+        let dir = temp_dir();
+        // nats-server reads the certificate files while checking.
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["hub".into()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert");
+        write(&dir, "ca.pem", &cert.pem());
+        write(&dir, "client.pem", &cert.pem());
+        write(&dir, "client-key.pem", &key.serialize_pem());
+        let base = format!("{}/", dir.display());
+        let text = LEAF_CONF
+            .replace("  handshake_timeout: 500ms\n", "")
+            .replace("/etc/edgeleaf/", &base);
+        let file = write(&dir, "leaf.conf", &text);
+        let out = std::process::Command::new(bin)
+            .args(["-t", "-c", &file])
+            .output()
+            .expect("runs nats-server");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut want = want_leaf().remotes;
+        let tls = want[1].tls.as_mut().expect("tls");
+        for path in [&mut tls.ca_file, &mut tls.cert_file, &mut tls.key_file] {
+            *path = path.as_ref().map(|p| p.replace("/etc/edgeleaf/", &base));
+        }
+        want[1].credentials = Some(format!("{base}hub.creds"));
+        assert_eq!(ok(&["-c", &file], &[]).leaf.remotes, want);
     }
 }
