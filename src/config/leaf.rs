@@ -69,6 +69,24 @@ pub struct RemoteConfig {
     pub no_randomize: bool,
 }
 
+impl Default for RemoteConfig {
+    /// No URLs yet, bound to the global account.
+    fn default() -> Self {
+        RemoteConfig {
+            urls: Vec::new(),
+            account: crate::config::auth::GLOBAL_ACCOUNT.to_string(),
+            credentials: None,
+            nkey: None,
+            user: None,
+            password: None,
+            tls: None,
+            deny_imports: Vec::new(),
+            deny_exports: Vec::new(),
+            no_randomize: false,
+        }
+    }
+}
+
 /// Stands for a secret in `Debug` output.
 struct Redacted;
 
