@@ -868,6 +868,16 @@ fn handle(
                 );
                 return None;
             }
+            // A gateway-mapped reply reaches local responders as the plain inbox; their
+            // answer is mapped back on the way up (see `Account::note_gateway_reply`).
+            let mut reply = reply;
+            if let Some(r) = &reply {
+                if let Some(inbox) = crate::router::gateway_reply_inbox(r) {
+                    let inbox = r.slice_ref(inbox);
+                    account.note_gateway_reply(inbox.clone(), r.clone());
+                    reply = Some(inbox);
+                }
+            }
             let msg = Message {
                 subject: &subject,
                 reply: reply.as_deref(),
