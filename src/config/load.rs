@@ -2349,4 +2349,25 @@ timeout = 3
         want[1].credentials = Some(format!("{base}hub.creds"));
         assert_eq!(ok(&["-c", &file], &[]).leaf.remotes, want);
     }
+
+    #[test]
+    fn every_example_config_loads() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+        let mut leaf = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.to_string_lossy().into_owned();
+            if !(name.ends_with(".conf") || name.ends_with(".toml")) {
+                continue;
+            }
+            let c = run(&["-c", &name], &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+            if name.contains("/leaf.") {
+                leaf.push(c);
+            }
+        }
+        // The two spellings of the leaf example mean the same remotes.
+        assert_eq!(leaf.len(), 2);
+        assert_eq!(leaf[0].leaf.remotes, leaf[1].leaf.remotes);
+        assert_eq!(leaf[0].leaf.remotes[0].urls.len(), 3);
+    }
 }
