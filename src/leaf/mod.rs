@@ -1,0 +1,3 @@
+//! placeholder module doc
+
+pub mod creds;
