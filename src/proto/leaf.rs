@@ -211,6 +211,11 @@ impl LeafParser {
             });
         }
         let from = op.name().len();
+        // A blank must separate the op from its arguments (`op_of` also lets a CR follow
+        // the name, for a line that ends there).
+        if op.has_args() && line.get(from).is_some_and(|b| !is_blank(*b)) {
+            return Err(LeafParseError::UnknownOp(preview(&line)));
+        }
         let bad = |expected| LeafParseError::BadArgs {
             op: op.name(),
             expected,
@@ -788,6 +793,10 @@ mod tests {
             &b"PUB foo 1\r\n"[..],
             b"LS* foo\r\n",
             b"LMSGX a 1\r\n",
+            // Found by `cargo fuzz` (leaf_parser): a CR right after an op name used to be
+            // taken as the separator, so `INFO\r<json>` parsed but did not round-trip.
+            b"LS+\rfoo\r\n",
+            b"INFO\r{}\r\n",
             b"\r\n",
             b"GARBAGE",
         ] {
