@@ -428,20 +428,17 @@ impl Operator {
             json!({"type": "operator", "version": 2}),
         );
         let app = nkeys::KeyPair::new_account();
-        let sys = nkeys::KeyPair::new_account();
         let user = nkeys::KeyPair::new_user();
         let creds = write(
             &dir.path,
             "user.creds",
             &creds_text(&user_jwt(&app, &user, "leafuser"), &user),
         );
+        // nats-server 2.9 does not insist on a system account for this.
         let top = format!(
-            "operator: \"{op_jwt}\"\nsystem_account: \"{}\"\nresolver: MEMORY\nresolver_preload: {{\n  {}: \"{}\"\n  {}: \"{}\"\n}}\n",
-            sys.public_key(),
+            "operator: \"{op_jwt}\"\nresolver: MEMORY\nresolver_preload: {{\n  {}: \"{}\"\n}}\n",
             app.public_key(),
             account_jwt(&operator, &app, "APP"),
-            sys.public_key(),
-            account_jwt(&operator, &sys, "SYS"),
         );
         Operator {
             dir,
