@@ -2,7 +2,7 @@
 //! leafnode port; the edge (the leaf) is nats-server (the reference: each case must pass
 //! with it) and then edgeleaf, with the same remote configuration. A case is "working"
 //! when a hub client's message reaches an edge subscriber and an edge client's message
-//! reaches a hub subscriber; a refused edge must log an error naming the hub and retry.
+//! reaches a hub subscriber; a refused edge must log the refusal naming the hub, and retry.
 //!
 //! Keys, certificates and JWTs are made per test: certificates with rcgen, nkeys with the
 //! `nkeys` crate, JWTs by hand (PROTOCOL.md 2.18).
