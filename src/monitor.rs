@@ -158,7 +158,7 @@ fn route(
     let path = if path.is_empty() { "/" } else { path };
     let known = matches!(
         path,
-        "/" | "/varz" | "/connz" | "/subsz" | "/subscriptionsz" | "/healthz"
+        "/" | "/varz" | "/connz" | "/subsz" | "/subscriptionsz" | "/healthz" | "/leafz"
     );
     if known {
         *monitor
@@ -170,8 +170,9 @@ fn route(
     match path {
         "/" => (
             200,
-            json!({"endpoints": ["/varz", "/connz", "/subsz", "/healthz"]}),
+            json!({"endpoints": ["/varz", "/connz", "/subsz", "/leafz", "/healthz"]}),
         ),
+        "/leafz" => (200, leafz(server, q)),
         "/varz" => (200, varz(server, monitor)),
         "/connz" => (200, connz(server, q)),
         "/subsz" | "/subscriptionsz" => (200, subsz(server, q)),
@@ -193,12 +194,72 @@ fn parse_query(q: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// `/leafz`: the leaf connections, with nats-server's field names (2.10's `name` and
+/// `is_spoke` included: we are always the spoke). `?subs=1` lists the hub's interest.
+fn leafz(server: &Server, q: &BTreeMap<String, String>) -> Value {
+    let with_subs = matches!(q.get("subs").map(String::as_str), Some("1" | "true"));
+    let leafs: Vec<Value> = server
+        .leaf_remotes()
+        .iter()
+        .filter_map(|r| r.link())
+        .map(|l| {
+            let v = l.view();
+            let mut j = json!({
+                "name": v.hub_name,
+                "is_spoke": true,
+                "account": v.account,
+                "ip": v.ip,
+                "port": v.port,
+                "rtt": v.rtt.map(go_duration).unwrap_or_default(),
+                "in_msgs": v.in_msgs,
+                "out_msgs": v.out_msgs,
+                "in_bytes": v.in_bytes,
+                "out_bytes": v.out_bytes,
+                "subscriptions": v.subscriptions.len(),
+            });
+            if with_subs {
+                j["subscriptions_list"] = json!(v.subscriptions);
+            }
+            j
+        })
+        .collect();
+    json!({
+        "server_id": server.id,
+        "now": rfc3339(SystemTime::now()),
+        "leafnodes": leafs.len(),
+        "leafs": leafs,
+    })
+}
+
 fn varz(server: &Server, monitor: &Monitor) -> Value {
     let cfg = &server.config;
     let s = &server.stats;
     let now = SystemTime::now();
     let subs: u64 = server.auth.accounts().iter().map(|a| a.stats().count).sum();
-    let totals = server.totals();
+    let mut totals = server.totals();
+    let links: Vec<_> = server
+        .leaf_remotes()
+        .iter()
+        .filter_map(|r| r.link())
+        .map(|l| l.view())
+        .collect();
+    for l in &links {
+        totals.in_msgs += l.in_msgs;
+        totals.in_bytes += l.in_bytes;
+        totals.out_msgs += l.out_msgs;
+        totals.out_bytes += l.out_bytes;
+    }
+    let leaf_remotes: Vec<Value> = cfg
+        .leaf
+        .remotes
+        .iter()
+        .map(|r| {
+            json!({
+                "local_account": r.account,
+                "urls": r.urls.iter().map(|u| u.host_port()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
     let mut v = json!({
         "server_id": server.id,
         "server_name": server.name,
@@ -221,7 +282,7 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
         "max_pending": cfg.max_pending,
         "cluster": {},
         "gateway": {},
-        "leaf": {},
+        "leaf": if leaf_remotes.is_empty() { json!({}) } else { json!({"remotes": leaf_remotes}) },
         "mqtt": {},
         "websocket": {},
         "jetstream": {},
@@ -238,7 +299,7 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
         "total_connections": s.total_connections.load(Ordering::Relaxed),
         "routes": 0,
         "remotes": 0,
-        "leafnodes": 0,
+        "leafnodes": links.len(),
         "in_msgs": totals.in_msgs,
         "out_msgs": totals.out_msgs,
         "in_bytes": totals.in_bytes,

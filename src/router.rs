@@ -239,6 +239,36 @@ pub struct Account {
     pub loop_subject: String,
     index: Mutex<Index>,
     next_watcher: AtomicU64,
+    /// Requests from another cloud cluster can carry a gateway-mapped reply
+    /// (`_GR_.<cluster>.<server>.<inbox>`). Local responders see the plain inbox, and
+    /// their answer to it goes out under the mapped subject for a short while, as
+    /// nats-server's leaf does (its `gwReplyMapping`).
+    gateway_replies: Mutex<HashMap<Bytes, (Bytes, std::time::Instant)>>,
+    has_gateway_replies: AtomicBool,
+}
+
+/// How long an answer to a gateway-mapped request goes out under the mapped subject
+/// (nats-server's recent-subscription window, after which the gateway knows the inbox).
+const GATEWAY_REPLY_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The inbox behind a gateway-mapped reply: `_GR_.<c>.<s>.<inbox>` (or the older
+/// `$GR.<h>.<inbox>`) → `<inbox>`; None if `reply` is not mapped.
+pub fn gateway_reply_inbox(reply: &[u8]) -> Option<&[u8]> {
+    let skip = if reply.starts_with(b"_GR_.") {
+        3
+    } else if reply.starts_with(b"$GR.") {
+        2
+    } else {
+        return None;
+    };
+    let mut dots = reply
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == b'.')
+        .map(|(i, _)| i);
+    let at = dots.nth(skip - 1)?;
+    let inbox = &reply[at + 1..];
+    (!inbox.is_empty()).then_some(inbox)
 }
 
 /// A fresh `$LDS.` subject: 22 random alphanumerics, as unique as nats-server's nuids.
@@ -261,7 +291,34 @@ impl Account {
                 watchers: Vec::new(),
             }),
             next_watcher: AtomicU64::new(1),
+            gateway_replies: Mutex::new(HashMap::new()),
+            has_gateway_replies: AtomicBool::new(false),
         }
+    }
+
+    /// A request with a gateway-mapped reply was delivered here with `inbox` as its reply:
+    /// answers to `inbox` go out as `mapped` for a while.
+    pub fn note_gateway_reply(&self, inbox: Bytes, mapped: Bytes) {
+        let now = std::time::Instant::now();
+        let mut map = self.gateway_replies.lock();
+        if map.len() >= 1024 {
+            map.retain(|_, (_, at)| now.duration_since(*at) < GATEWAY_REPLY_TTL);
+        }
+        map.insert(inbox, (mapped, now));
+        self.has_gateway_replies.store(true, Ordering::Relaxed);
+    }
+
+    fn gateway_reply_for(&self, subject: &[u8]) -> Option<Bytes> {
+        let mut map = self.gateway_replies.lock();
+        let (mapped, at) = map.get(subject)?;
+        if at.elapsed() < GATEWAY_REPLY_TTL {
+            return Some(mapped.clone());
+        }
+        map.remove(subject);
+        if map.is_empty() {
+            self.has_gateway_replies.store(false, Ordering::Relaxed);
+        }
+        None
     }
 
     pub fn subscribe(&self, sub: Arc<Subscription>) {
@@ -334,6 +391,19 @@ impl Account {
     /// Delivers `msg` to every matching subscription. Returns how many deliveries were made
     /// (a remote link counts once).
     pub fn publish(&self, msg: &Message<'_>, origin: Origin<'_>, flush: &mut FlushList) -> usize {
+        if self.has_gateway_replies.load(Ordering::Relaxed) && origin.queues.is_none() {
+            if let Some(mapped) = self.gateway_reply_for(msg.subject) {
+                let msg = Message {
+                    subject: &mapped,
+                    ..*msg
+                };
+                return self.route(&msg, origin, flush);
+            }
+        }
+        self.route(msg, origin, flush)
+    }
+
+    fn route(&self, msg: &Message<'_>, origin: Origin<'_>, flush: &mut FlushList) -> usize {
         let matches = self.matches(msg.subject);
         if matches.is_empty() {
             return 0;
@@ -643,6 +713,39 @@ mod tests {
             queues: Some(&[]),
         };
         assert_eq!(acc.publish(&msg(b"x"), none, &mut fl), 1);
+    }
+
+    #[test]
+    fn gateway_replies_are_unwrapped_and_answers_rewrapped() {
+        assert_eq!(
+            gateway_reply_inbox(b"_GR_.7bCL4u.7FERxt._INBOX.fast1"),
+            Some(&b"_INBOX.fast1"[..])
+        );
+        assert_eq!(
+            gateway_reply_inbox(b"$GR.abcd._INBOX.x"),
+            Some(&b"_INBOX.x"[..])
+        );
+        assert_eq!(gateway_reply_inbox(b"_GR_.a.b"), None);
+        assert_eq!(gateway_reply_inbox(b"_INBOX.x"), None);
+        let acc = Account::new("A");
+        let link = Arc::new(Link {
+            cid: 50,
+            ..Default::default()
+        });
+        link_sub(&acc, &link, "_GR_.>", None);
+        acc.note_gateway_reply(
+            Bytes::from_static(b"_INBOX.fast1"),
+            Bytes::from_static(b"_GR_.7bCL4u.7FERxt._INBOX.fast1"),
+        );
+        let mut fl = FlushList::default();
+        let answer = Message {
+            subject: b"_INBOX.fast1",
+            reply: None,
+            headers: None,
+            payload: b"ok",
+        };
+        assert_eq!(acc.publish(&answer, Origin::client(1, true), &mut fl), 1);
+        assert_eq!(link.got.lock().len(), 1);
     }
 
     #[derive(Default)]

@@ -142,6 +142,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
     crate::monitor::start(server.clone()).await?;
     server.start_clients().await?;
+    server.start_leafs();
     info!("Server is ready");
     if let Err(e) = notify("READY=1") {
         tracing::warn!("systemd readiness notification failed: {e}");

@@ -253,6 +253,8 @@ enum KeyKind {
     Https,
     /// The client `tls { }` block.
     Tls,
+    /// `leafnodes { }` / `leaf { }`: the remotes to dial.
+    Leaf,
     Jetstream,
     /// A nats-server key for this feature, which edgeleaf does not have yet.
     Unsupported(&'static str),
@@ -301,7 +303,7 @@ fn classify(key: &str) -> KeyKind {
         "ocsp" => Unsupported("OCSP stapling"),
         "cluster" => Unsupported("clustering"),
         "gateway" => Unsupported("gateways"),
-        "leafnodes" | "leaf" => Unsupported("leaf nodes"),
+        "leafnodes" | "leaf" => Leaf,
         "websocket" | "ws" => Unsupported("websocket"),
         "mqtt" => Unsupported("MQTT"),
         "operator" | "operators" | "root" | "roots" | "root_operator" | "root_operators"
@@ -351,7 +353,7 @@ fn is_nats_jetstream_key(key: &str) -> bool {
     )
 }
 
-fn where_of(v: &Value, fallback: &str) -> String {
+pub(super) fn where_of(v: &Value, fallback: &str) -> String {
     v.origin().unwrap_or(fallback).to_string()
 }
 
@@ -406,6 +408,20 @@ fn normalize(
             KeyKind::Tls => {
                 let block = tls_block(&key, value, source, &reject)?;
                 explicit.insert("tls".to_string(), block);
+            }
+            KeyKind::Leaf => {
+                // Kept under the name as written (lower-cased) so that later errors use
+                // the user's spelling; the two names are one setting.
+                let name = key.to_ascii_lowercase();
+                let other = if name == "leaf" { "leafnodes" } else { "leaf" };
+                if let Some(first) = explicit.get(other).or(explicit.get(&name)) {
+                    return Err(ConfigError::Conflict(format!(
+                        "{here}: the leaf node block is set more than once (also at {}); `leafnodes` and `leaf` are the same setting",
+                        where_of(first, source)
+                    )));
+                }
+                let block = super::leaf::normalize(&key, value, source, &reject)?;
+                explicit.insert(name, block);
             }
             KeyKind::Jetstream => match value.kind {
                 ValueKind::Table(block) => {
@@ -633,14 +649,14 @@ pub(super) fn describe(v: &Value) -> String {
 }
 
 /// Reads typed values out of the merged table, naming key and origin on failure.
-struct Reader<'a> {
-    map: &'a Map<String, Value>,
+pub(super) struct Reader<'a> {
+    pub(super) map: &'a Map<String, Value>,
     /// Put before key names in errors (`tls.` inside the tls block).
-    prefix: &'static str,
+    pub(super) prefix: &'a str,
 }
 
 impl<'a> Reader<'a> {
-    fn invalid(&self, key: &str, v: &Value, expected: impl Into<String>) -> ConfigError {
+    pub(super) fn invalid(&self, key: &str, v: &Value, expected: impl Into<String>) -> ConfigError {
         ConfigError::InvalidValue {
             key: format!("{}{key}", self.prefix),
             origin: where_of(v, "configuration"),
@@ -649,11 +665,11 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn get(&self, key: &str) -> Option<&'a Value> {
+    pub(super) fn get(&self, key: &str) -> Option<&'a Value> {
         self.map.get(key)
     }
 
-    fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
+    pub(super) fn string(&self, key: &str) -> Result<Option<String>, ConfigError> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -664,7 +680,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string that must not be empty.
-    fn text(&self, key: &str, what: &str) -> Result<Option<String>, ConfigError> {
+    pub(super) fn text(&self, key: &str, what: &str) -> Result<Option<String>, ConfigError> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -674,7 +690,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn boolean(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+    pub(super) fn boolean(&self, key: &str) -> Result<Option<bool>, ConfigError> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -693,7 +709,7 @@ impl<'a> Reader<'a> {
 
     /// An integer within `range`; strings holding an integer count (environment and
     /// flag values are strings).
-    fn int(
+    pub(super) fn int(
         &self,
         key: &str,
         range: std::ops::RangeInclusive<i64>,
@@ -717,7 +733,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A size in bytes within `range`: an integer or a string such as "64MB".
-    fn size(
+    pub(super) fn size(
         &self,
         key: &str,
         range: std::ops::RangeInclusive<i64>,
@@ -748,7 +764,7 @@ impl<'a> Reader<'a> {
 
     /// A duration: a number of seconds (integer or float, as nats-server reads
     /// integers) or a Go-style string such as "2s", "500ms" or "1h30m".
-    fn duration(&self, key: &str) -> Result<Option<Duration>, ConfigError> {
+    pub(super) fn duration(&self, key: &str) -> Result<Option<Duration>, ConfigError> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -877,6 +893,11 @@ fn convert(map: &Map<String, Value>) -> Result<Config, ConfigError> {
         c.pid_file = Some(f).filter(|f| !f.is_empty());
     }
     c.auth = super::auth::read(map)?;
+    for root in ["leafnodes", "leaf"] {
+        if let Some(v) = r.get(root) {
+            c.leaf = super::leaf::read(root, v, &c.auth.accounts)?;
+        }
+    }
 
     let file_tls = r.get("tls").map(tls_config).transpose()?;
     c.tls = apply_tls_flags(&r, file_tls)?;
@@ -1266,6 +1287,7 @@ mod tests {
             auth: Default::default(),
             https_port: 0,
             tls: None,
+            leaf: Default::default(),
         };
         assert_eq!(c, want);
     }
@@ -1462,7 +1484,8 @@ mod tests {
             ("tls { insecure: true }\n", "tls.insecure"),
             ("cluster { port: 6222 }\n", "cluster"),
             ("gateway { port: 7222 }\n", "gateway"),
-            ("leafnodes { remotes: [] }\n", "leafnodes"),
+            ("leafnodes { port: 7422 }\n", "leafnodes.port"),
+            ("leaf { listen: \"0.0.0.0:7422\" }\n", "leaf.listen"),
             ("websocket { port: 8080 }\n", "websocket"),
             ("mqtt { port: 1883 }\n", "mqtt"),
             ("jetstream: true\n", "jetstream"),
@@ -1777,6 +1800,7 @@ mod tests {
     }
 
     use crate::config::auth::{Secret, GLOBAL_ACCOUNT};
+    use crate::config::leaf::{LeafConfig, LeafUrl, RemoteConfig, RemoteTls};
     use std::time::Duration;
 
     #[test]
@@ -2030,5 +2054,320 @@ mod tests {
         let c = ok(&["-c", &tls], &[]);
         assert_eq!((c.https_port, c.http_port), (8443, 0));
         assert!(c.tls.is_some_and(|t| t.verify && t.ca_file.is_some()));
+    }
+
+    /// Two remotes as an edge gateway would have them, in nats-server's syntax.
+    const LEAF_CONF: &str = r#"
+accounts {
+  APP: { users: [ {user: app, password: apppw} ] }
+}
+leafnodes {
+  reconnect: 2
+  handshake_timeout: 500ms
+  remotes = [
+    {
+      urls: [ "nats-leaf://edge1:s3cret%21@hub1.example.com:7422", "nats://hub2.example.com" ]
+      account: APP
+      deny_imports: ["secret.>", "admin.*"]
+      deny_exports: "local.>"
+      no_randomize: true
+    }
+    {
+      url: "tls://[2001:db8::1]:7443"
+      credentials: "/etc/edgeleaf/hub.creds"
+      tls {
+        ca_file: "/etc/edgeleaf/ca.pem"
+        cert_file: "/etc/edgeleaf/client.pem"
+        key_file: "/etc/edgeleaf/client-key.pem"
+        timeout: 3
+      }
+    }
+  ]
+}
+"#;
+
+    const LEAF_TOML: &str = r#"
+[accounts.APP]
+users = [ { user = "app", password = "apppw" } ]
+
+[leaf]
+reconnect = "2s"
+handshake_timeout = "500ms"
+
+[[leaf.remotes]]
+urls = [ "nats-leaf://edge1:s3cret%21@hub1.example.com:7422", "nats://hub2.example.com" ]
+account = "APP"
+deny_imports = ["secret.>", "admin.*"]
+deny_exports = "local.>"
+dont_randomize = true
+
+[[leaf.remotes]]
+url = "tls://[2001:db8::1]:7443"
+credentials = "/etc/edgeleaf/hub.creds"
+[leaf.remotes.tls]
+ca = "/etc/edgeleaf/ca.pem"
+cert_file = "/etc/edgeleaf/client.pem"
+key_file = "/etc/edgeleaf/client-key.pem"
+timeout = 3
+"#;
+
+    fn want_leaf() -> LeafConfig {
+        LeafConfig {
+            remotes: vec![
+                RemoteConfig {
+                    urls: vec![
+                        LeafUrl {
+                            tls: false,
+                            host: "hub1.example.com".into(),
+                            port: 7422,
+                            user: Some("edge1".into()),
+                            password: Some("s3cret!".into()),
+                        },
+                        LeafUrl {
+                            tls: false,
+                            host: "hub2.example.com".into(),
+                            port: 7422,
+                            user: None,
+                            password: None,
+                        },
+                    ],
+                    account: "APP".into(),
+                    credentials: None,
+                    nkey: None,
+                    user: None,
+                    password: None,
+                    tls: None,
+                    deny_imports: vec!["secret.>".into(), "admin.*".into()],
+                    deny_exports: vec!["local.>".into()],
+                    no_randomize: true,
+                },
+                RemoteConfig {
+                    urls: vec![LeafUrl {
+                        tls: true,
+                        host: "2001:db8::1".into(),
+                        port: 7443,
+                        user: None,
+                        password: None,
+                    }],
+                    account: GLOBAL_ACCOUNT.into(),
+                    credentials: Some("/etc/edgeleaf/hub.creds".into()),
+                    nkey: None,
+                    user: None,
+                    password: None,
+                    tls: Some(RemoteTls {
+                        ca_file: Some("/etc/edgeleaf/ca.pem".into()),
+                        cert_file: Some("/etc/edgeleaf/client.pem".into()),
+                        key_file: Some("/etc/edgeleaf/client-key.pem".into()),
+                        server_name: None,
+                        timeout: Duration::from_secs(3),
+                    }),
+                    deny_imports: vec![],
+                    deny_exports: vec![],
+                    no_randomize: false,
+                },
+            ],
+            reconnect: Duration::from_secs(2),
+            handshake_timeout: Duration::from_millis(500),
+            ping_interval: None,
+            ping_max: None,
+        }
+    }
+
+    #[test]
+    fn leaf_remotes_in_nats_server_syntax() {
+        let c = conf(LEAF_CONF).expect("loads");
+        assert_eq!(c.leaf, want_leaf());
+        assert_eq!(c.leaf.remotes[1].urls[0].host_port(), "[2001:db8::1]:7443");
+        assert_eq!(
+            c.leaf.remotes[0].urls[0].to_string(),
+            "nats-leaf://hub1.example.com:7422"
+        );
+        // Neither the URL password nor the remote's own shows in Debug output.
+        let c = conf(
+            "LEAF { remotes: [ {url: \"nats://u:urlpw@h\", user: bob, pass: remotepw, nkey: SUAKSEED} ], ping_interval: 5, ping_max: 3, reconnect_interval: 0 }\n",
+        )
+        .expect("loads");
+        let debug = format!("{c:?}");
+        for secret in ["urlpw", "remotepw", "SUAKSEED", "apppw"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(debug.contains("[REDACTED]"), "{debug}");
+        let l = &c.leaf;
+        assert_eq!(l.ping_interval, Some(Duration::from_secs(5)));
+        assert_eq!(l.ping_max, Some(3));
+        assert_eq!(l.reconnect, LeafConfig::DEFAULT_RECONNECT);
+        assert_eq!(l.handshake_timeout, Duration::from_secs(2));
+        let r = &l.remotes[0];
+        assert_eq!(
+            (r.user.as_deref(), r.password.as_deref(), r.nkey.as_deref()),
+            (Some("bob"), Some("remotepw"), Some("SUAKSEED"))
+        );
+        assert_eq!(r.account, GLOBAL_ACCOUNT);
+        assert_eq!(r.tls, None);
+        // A tls:// URL turns TLS on with defaults.
+        let c = conf("leafnodes { remotes: [ {url: \"tls://hub\"} ] }\n").expect("loads");
+        let t = c.leaf.remotes[0].tls.clone().expect("tls");
+        assert_eq!(t.timeout, RemoteTls::DEFAULT_TIMEOUT);
+        assert_eq!(t.ca_file, None);
+        assert_eq!(Config::default().leaf, LeafConfig::default());
+        assert!(conf("leafnodes { remotes: [] }\n")
+            .expect("no remotes")
+            .leaf
+            .remotes
+            .is_empty());
+    }
+
+    #[test]
+    fn leaf_remotes_in_toml_are_the_same() {
+        let dir = temp_dir();
+        let file = write(&dir, "edge.toml", LEAF_TOML);
+        assert_eq!(ok(&["-c", &file], &[]).leaf, want_leaf());
+    }
+
+    #[test]
+    fn leaf_errors_name_key_and_line() {
+        let e = conf_err(
+            "leafnodes {\n  remotes: [\n    { url: \"nats://hub\", account: NOPE }\n  ]\n}\n",
+        );
+        assert!(e.contains("`leafnodes.remotes[0].account`"), "{e}");
+        assert!(e.contains("edge.conf:3"), "{e}");
+        assert!(e.contains("\"NOPE\""), "{e}");
+        let e = conf_err("leafnodes {\n  remotes: [\n    { urls: [\"nats://a\", \"http://user:pw@b\"] }\n  ]\n}\n");
+        assert!(
+            e.contains("invalid value for `leafnodes.remotes[0].urls[1]`"),
+            "{e}"
+        );
+        assert!(e.contains("edge.conf:3"), "{e}");
+        assert!(e.contains("\"http\"") && !e.contains(":pw@"), "{e}");
+        let e = conf_err("leaf { remotes: [ { url: \"wss://hub:443\" } ] }\n");
+        assert!(e.contains("`leaf.remotes[0].url`"), "{e}");
+        assert!(
+            e.contains("websocket leaf remotes") && e.contains("not supported yet"),
+            "{e}"
+        );
+        let e = conf_err("leafnodes {\n  remotes: [\n    { account: \"$G\" }\n  ]\n}\n");
+        assert!(
+            e.contains("`leafnodes.remotes[0]`") && e.contains("urls"),
+            "{e}"
+        );
+        assert!(e.contains("edge.conf:3"), "{e}");
+        let e =
+            conf_err("leafnodes {\n  remotes: []\n  authorization { user: a, password: b }\n}\n");
+        assert!(e.contains("`leafnodes.authorization`"), "{e}");
+        assert!(
+            e.contains("leafnode listener") && e.contains("edge.conf:3"),
+            "{e}"
+        );
+        let e = conf_err("leafnodes {\n  remotes: [ {\n    url: \"tls://hub\"\n    tls { cert_file: c.pem }\n  } ]\n}\n");
+        assert!(e.contains("missing 'key_file'"), "{e}");
+        assert!(e.contains("leafnodes.remotes[0].tls"), "{e}");
+        assert!(e.contains("edge.conf:4"), "{e}");
+        let e =
+            conf_err("leafnodes { remotes: [ { url: \"nats://h\", tls: { insecure: true } } ] }\n");
+        assert!(
+            e.contains("`leafnodes.remotes[0].tls.insecure`") && e.contains("not supported yet"),
+            "{e}"
+        );
+        let e = conf_err("leafnodes { remotes: [ { url: \"nats://h\", hub: true } ] }\n");
+        assert!(e.contains("`leafnodes.remotes[0].hub`"), "{e}");
+        let e = conf_err("leafnodes { remotes: [ { url: \"nats://h\", urlz: x } ] }\n");
+        assert!(
+            e.contains("unknown configuration key `leafnodes.remotes[0].urlz`"),
+            "{e}"
+        );
+        let e =
+            conf_err("leafnodes { remotes: [ { url: \"nats://h\", deny_imports: \"a..b\" } ] }\n");
+        assert!(e.contains("`leafnodes.remotes[0].deny_imports`"), "{e}");
+        let e = conf_err("leafnodes { handshake_timeout: 0 }\n");
+        assert!(e.contains("`leafnodes.handshake_timeout`"), "{e}");
+        let e = conf_err(
+            "leafnodes { remotes: [ { url: \"nats://h\", credentials: a.creds, nkey: SUX } ] }\n",
+        );
+        assert!(e.contains("`credentials` and `nkey`"), "{e}");
+        let e = conf_err("leafnodes { remotes: [] }\nleaf { reconnect: 1 }\n");
+        assert!(e.contains("same setting"), "{e}");
+        // A variable defined in the leaf block is a definition, as elsewhere.
+        let c = conf("leafnodes { HUB: \"nats://hub:7000\", remotes: [ { url: $HUB } ] }\n")
+            .expect("variable");
+        assert_eq!(c.leaf.remotes[0].urls[0].port, 7000);
+        // TOML: the same rules, with the file named.
+        let dir = temp_dir();
+        let bad = write(
+            &dir,
+            "bad.toml",
+            "[[leaf.remotes]]\nurls = [\"nats://h\"]\naccount = \"X\"\n",
+        );
+        let e = fails(&["-c", &bad], &[]).to_string();
+        assert!(
+            e.contains("`leaf.remotes[0].account`") && e.contains("bad.toml"),
+            "{e}"
+        );
+        let e = fails(&[], &[("EDGELEAF_LEAF", "x")]).to_string();
+        assert!(
+            e.contains("EDGELEAF_LEAF") && e.contains("expected a block"),
+            "{e}"
+        );
+    }
+
+    /// nats-server accepts the leaf remotes file too (it checks the same keys, minus our
+    /// own `handshake_timeout`).
+    #[test]
+    fn nats_server_accepts_the_leaf_file() {
+        let bin = Path::new("/usr/sbin/nats-server");
+        if !bin.exists() {
+            return;
+        }
+        let dir = temp_dir();
+        // nats-server reads the certificate files while checking.
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["hub".into()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert");
+        write(&dir, "ca.pem", &cert.pem());
+        write(&dir, "client.pem", &cert.pem());
+        write(&dir, "client-key.pem", &key.serialize_pem());
+        let base = format!("{}/", dir.display());
+        let text = LEAF_CONF
+            .replace("  handshake_timeout: 500ms\n", "")
+            .replace("/etc/edgeleaf/", &base);
+        let file = write(&dir, "leaf.conf", &text);
+        let out = std::process::Command::new(bin)
+            .args(["-t", "-c", &file])
+            .output()
+            .expect("runs nats-server");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut want = want_leaf().remotes;
+        let tls = want[1].tls.as_mut().expect("tls");
+        for path in [&mut tls.ca_file, &mut tls.cert_file, &mut tls.key_file] {
+            *path = path.as_ref().map(|p| p.replace("/etc/edgeleaf/", &base));
+        }
+        want[1].credentials = Some(format!("{base}hub.creds"));
+        assert_eq!(ok(&["-c", &file], &[]).leaf.remotes, want);
+    }
+
+    #[test]
+    fn every_example_config_loads() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+        let mut leaf = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.to_string_lossy().into_owned();
+            if !(name.ends_with(".conf") || name.ends_with(".toml")) {
+                continue;
+            }
+            let c = run(&["-c", &name], &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+            if name.contains("/leaf.") {
+                leaf.push(c);
+            }
+        }
+        // The two spellings of the leaf example mean the same remotes.
+        assert_eq!(leaf.len(), 2);
+        assert_eq!(leaf[0].leaf.remotes, leaf[1].leaf.remotes);
+        assert_eq!(leaf[0].leaf.remotes[0].urls.len(), 3);
     }
 }

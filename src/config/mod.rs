@@ -10,6 +10,7 @@ use std::time::Duration;
 pub mod auth;
 mod error;
 mod flags;
+pub mod leaf;
 mod load;
 pub mod natsconf;
 mod units;
@@ -65,6 +66,8 @@ pub struct Config {
     /// TLS for client connections (`tls { }` block or the `--tls*` flags); None = plain
     /// TCP only.
     pub tls: Option<TlsConfig>,
+    /// Leaf node remotes to dial (`leafnodes { remotes: [...] }`, TOML `[leaf]`).
+    pub leaf: leaf::LeafConfig,
 }
 
 /// The client `tls { }` block, with nats-server 2.9's meaning. Only paths here: the files
@@ -120,6 +123,7 @@ impl Default for Config {
             pid_file: None,
             auth: auth::AuthConfig::default(),
             tls: None,
+            leaf: leaf::LeafConfig::default(),
         }
     }
 }

@@ -4,5 +4,6 @@
 
 pub mod client;
 pub mod encode;
+pub mod leaf;
 
 pub use client::{ClientOp, ParseError, Parser};

@@ -84,7 +84,7 @@ pub struct Perms {
 }
 
 impl Perms {
-    fn compile(p: &Permissions) -> Perms {
+    pub fn compile(p: &Permissions) -> Perms {
         let mut publish = p.publish.as_ref().map(List::compile);
         if p.allow_responses.is_some() {
             // With allow_responses and no publish allow list, a user may publish nothing

@@ -95,6 +95,9 @@ pub struct Server {
     lame_duck: AtomicBool,
     stop_accepting: Notify,
     shutting_down: AtomicBool,
+    shutdown_begun: Notify,
+    /// The leaf remotes (`leafnodes { remotes }`), once started.
+    leafs: std::sync::OnceLock<Vec<Arc<crate::leaf::Remote>>>,
 }
 
 impl Server {
@@ -121,6 +124,8 @@ impl Server {
             lame_duck: AtomicBool::new(false),
             stop_accepting: Notify::new(),
             shutting_down: AtomicBool::new(false),
+            shutdown_begun: Notify::new(),
+            leafs: std::sync::OnceLock::new(),
         }))
     }
 
@@ -265,6 +270,28 @@ impl Server {
         }
     }
 
+    /// Starts dialling the configured leaf remotes.
+    pub fn start_leafs(self: &Arc<Self>) {
+        let _ = self.leafs.set(crate::leaf::start(self));
+    }
+
+    pub fn leaf_remotes(&self) -> &[Arc<crate::leaf::Remote>] {
+        self.leafs.get().map_or(&[], Vec::as_slice)
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
+    }
+
+    /// Resolves once shutdown has begun (for tasks that sleep between attempts).
+    pub async fn shutdown_started(&self) {
+        let notified = self.shutdown_begun.notified();
+        if self.is_shutting_down() {
+            return;
+        }
+        notified.await;
+    }
+
     /// SIGTERM/SIGINT: stop accepting, flush and close every connection, and return once
     /// they are gone or `deadline` has passed.
     pub async fn shutdown(&self, deadline: Duration) {
@@ -272,7 +299,13 @@ impl Server {
             return;
         }
         info!("Initiating Shutdown...");
+        self.shutdown_begun.notify_waiters();
         self.stop_accepting.notify_one();
+        for remote in self.leaf_remotes() {
+            if let Some(link) = remote.link() {
+                link.shut_down();
+            }
+        }
         for c in self.clients() {
             c.close(CloseReason::ServerShutdown, true);
         }

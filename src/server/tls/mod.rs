@@ -242,6 +242,48 @@ impl TlsSetup {
     }
 }
 
+/// The client side of TLS to a leaf hub: the hub's certificate must chain to `ca_file`
+/// (edgeleaf carries no system CA store), and `cert_key` is the client certificate for
+/// mutual TLS. TLS 1.2 and 1.3 with the same suites as the server side.
+pub fn client_config(
+    ca_file: Option<&str>,
+    cert_key: Option<(&str, &str)>,
+) -> Result<rustls::ClientConfig, TlsError> {
+    let Some(ca_file) = ca_file else {
+        return Err(TlsError::Setup(
+            "TLS to the leaf hub needs ca_file (the CA that signed the hub's certificate): edgeleaf does not use a system CA store".into(),
+        ));
+    };
+    let mut roots = RootCertStore::empty();
+    for ca in read_certs("CA certificate", ca_file)? {
+        roots.add(ca).map_err(|e| TlsError::File {
+            what: "CA certificate",
+            file: ca_file.to_string(),
+            reason: format!("not a usable CA certificate: {e}"),
+        })?;
+    }
+    let versions: &[&rustls::SupportedProtocolVersion] =
+        &[&rustls::version::TLS13, &rustls::version::TLS12];
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
+        .with_protocol_versions(versions)
+        .map_err(|e| TlsError::Setup(e.to_string()))?
+        .with_root_certificates(roots);
+    match cert_key {
+        None => Ok(builder.with_no_client_auth()),
+        Some((cert, key)) => {
+            let certs = read_certs("certificate", cert)?;
+            let k = read_key(key)?;
+            builder
+                .with_client_auth_cert(certs, k)
+                .map_err(|e| TlsError::Pair {
+                    cert: cert.to_string(),
+                    key: key.to_string(),
+                    reason: e.to_string(),
+                })
+        }
+    }
+}
+
 impl TlsState {
     /// What a finished handshake agreed on, and the client's certificates. A certificate
     /// rustls accepted but our reader cannot read is left out (and logged).
