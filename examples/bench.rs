@@ -54,7 +54,9 @@ usage: scripts/bench.sh [options]
   --secs S           time bound per run in seconds (default 10)
   --requests N       requests per request/reply run (default 20000)
   --window-mib N     undelivered bytes a publisher may have in flight per receiver (default 8)
-  --only LIST        comma-separated subset of: pubsub16,pubsub128,fanout,queue,reqreply
+  --only LIST        comma-separated subset of: pubsub16,pubsub128,fanout,queue,reqreply,
+                     leaf_up16,leaf_up128,leaf_down16,leaf_interest; `leaf` names all four
+                     leaf scenarios, `local` the five others
   --servers LIST     run only these (nats-server,edgeleaf; default both), e.g. for profiling
   --edgeleaf PATH    edgeleaf binary (default: target/release/edgeleaf next to this example)
   --nats-server PATH nats-server binary (default: nats-server on PATH, else /usr/sbin/nats-server)";
@@ -85,16 +87,29 @@ fn parse_opts() -> Result<Opts, String> {
             "--requests" => o.requests = num(&val(&a)?, &a)?,
             "--window-mib" => o.window_mib = num(&val(&a)?, &a)?,
             "--only" => {
-                o.only = val(&a)?
-                    .split(',')
-                    .map(|s| {
-                        Scenario::ALL
-                            .iter()
-                            .copied()
-                            .find(|sc| sc.key() == s.trim())
-                            .ok_or_else(|| format!("--only: unknown scenario {s:?}"))
-                    })
-                    .collect::<Result<_, _>>()?
+                let mut only: Vec<Scenario> = Vec::new();
+                for s in val(&a)?.split(',').map(str::trim) {
+                    let picked: Vec<Scenario> = match s {
+                        "leaf" => Scenario::ALL
+                            .into_iter()
+                            .filter(|sc| sc.is_leaf())
+                            .collect(),
+                        "local" => Scenario::ALL
+                            .into_iter()
+                            .filter(|sc| !sc.is_leaf())
+                            .collect(),
+                        _ => vec![Scenario::ALL
+                            .into_iter()
+                            .find(|sc| sc.key() == s)
+                            .ok_or_else(|| format!("--only: unknown scenario {s:?}"))?],
+                    };
+                    for sc in picked {
+                        if !only.contains(&sc) {
+                            only.push(sc);
+                        }
+                    }
+                }
+                o.only = only;
             }
             "--servers" => {
                 o.servers = val(&a)?
@@ -201,18 +216,22 @@ impl Drop for Server {
 
 impl Server {
     fn start(kind: Kind, opts: &Opts) -> Result<Server, String> {
-        let mut cmd = match kind {
-            Kind::Nats => {
-                let mut c = Command::new(&opts.nats_server);
-                c.args(["-a", "127.0.0.1", "-p", "-1"]);
-                c
-            }
+        match kind {
+            Kind::Nats => Server::launch(kind, opts, &["-a", "127.0.0.1", "-p", "-1"]),
             Kind::Edgeleaf => {
-                let mut c = Command::new(&opts.edgeleaf);
-                c.args(["-a", "127.0.0.1", "-p", "-1", "-m", "0"]);
-                c
+                Server::launch(kind, opts, &["-a", "127.0.0.1", "-p", "-1", "-m", "0"])
             }
-        };
+        }
+    }
+
+    /// Starts `kind` with these arguments and waits until it reported its client port and
+    /// readiness.
+    fn launch(kind: Kind, opts: &Opts, args: &[&str]) -> Result<Server, String> {
+        let mut cmd = Command::new(match kind {
+            Kind::Nats => &opts.nats_server,
+            Kind::Edgeleaf => &opts.edgeleaf,
+        });
+        cmd.args(args);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -259,12 +278,20 @@ impl Server {
         let mut ready = false;
         while !(ready && server.port != 0) {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).map_err(|_| {
-                format!(
-                    "{} did not report readiness within 10 s; its output:\n{}",
-                    kind.name(),
-                    server.tail()
-                )
+            let line = rx.recv_timeout(left).map_err(|e| {
+                let tail = server.tail();
+                match e {
+                    // Both pipes closed: the process is gone. Its last words say why.
+                    mpsc::RecvTimeoutError::Disconnected => format!(
+                        "{} exited at start: {}\nits output:\n{tail}",
+                        kind.name(),
+                        tail.lines().last().unwrap_or("(no output)")
+                    ),
+                    mpsc::RecvTimeoutError::Timeout => format!(
+                        "{} did not report readiness within 10 s; its output:\n{tail}",
+                        kind.name()
+                    ),
+                }
             })?;
             const LISTEN: &str = "Listening for client connections on 127.0.0.1:";
             if let Some(i) = line.find(LISTEN) {
@@ -335,6 +362,14 @@ fn clk_tck() -> f64 {
 // Raw NATS connections
 
 async fn connect(addr: &str) -> Result<(OwnedReadHalf, OwnedWriteHalf), String> {
+    connect_as(addr, None).await
+}
+
+/// Connects with `user`/`pass` when given (the leaf hub's clients).
+async fn connect_as(
+    addr: &str,
+    auth: Option<(&str, &str)>,
+) -> Result<(OwnedReadHalf, OwnedWriteHalf), String> {
     let s = TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect {addr}: {e}"))?;
@@ -343,7 +378,14 @@ async fn connect(addr: &str) -> Result<(OwnedReadHalf, OwnedWriteHalf), String> 
     // INFO first.
     let mut buf = Vec::new();
     read_line(&mut r, &mut buf).await?;
-    w.write_all(CONNECT).await.map_err(|e| e.to_string())?;
+    let connect = match auth {
+        None => CONNECT.to_vec(),
+        Some((user, pass)) => format!(
+            "CONNECT {{\"verbose\":false,\"pedantic\":false,\"headers\":true,\"protocol\":1,\"user\":\"{user}\",\"pass\":\"{pass}\"}}\r\n"
+        )
+        .into_bytes(),
+    };
+    w.write_all(&connect).await.map_err(|e| e.to_string())?;
     Ok((r, w))
 }
 
@@ -444,16 +486,40 @@ enum Scenario {
     FanOut,
     Queue,
     ReqReply,
+    /// Leaf node: publisher on the edge, subscriber on the hub.
+    LeafUp16,
+    LeafUp128,
+    /// Leaf node: publisher on the hub, subscriber on the edge.
+    LeafDown16,
+    /// Leaf node: time until 10,000 edge subscriptions are known at the hub.
+    LeafInterest,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 5] = [
+    const ALL: [Scenario; 9] = [
         Scenario::PubSub16,
         Scenario::PubSub128,
         Scenario::FanOut,
         Scenario::Queue,
         Scenario::ReqReply,
+        Scenario::LeafUp16,
+        Scenario::LeafUp128,
+        Scenario::LeafDown16,
+        Scenario::LeafInterest,
     ];
+    fn is_leaf(self) -> bool {
+        matches!(
+            self,
+            Scenario::LeafUp16
+                | Scenario::LeafUp128
+                | Scenario::LeafDown16
+                | Scenario::LeafInterest
+        )
+    }
+    /// Throughput scenarios (the others measure latency or time).
+    fn is_throughput(self) -> bool {
+        !matches!(self, Scenario::ReqReply | Scenario::LeafInterest)
+    }
     fn key(self) -> &'static str {
         match self {
             Scenario::PubSub16 => "pubsub16",
@@ -461,6 +527,10 @@ impl Scenario {
             Scenario::FanOut => "fanout",
             Scenario::Queue => "queue",
             Scenario::ReqReply => "reqreply",
+            Scenario::LeafUp16 => "leaf_up16",
+            Scenario::LeafUp128 => "leaf_up128",
+            Scenario::LeafDown16 => "leaf_down16",
+            Scenario::LeafInterest => "leaf_interest",
         }
     }
     fn title(self) -> &'static str {
@@ -470,6 +540,10 @@ impl Scenario {
             Scenario::FanOut => "1->4 fan-out, 16 B",
             Scenario::Queue => "queue group of 4, 16 B",
             Scenario::ReqReply => "request/reply, 16 B",
+            Scenario::LeafUp16 => "leaf up: edge pub -> hub sub, 16 B",
+            Scenario::LeafUp128 => "leaf up: edge pub -> hub sub, 128 B",
+            Scenario::LeafDown16 => "leaf down: hub pub -> edge sub, 16 B",
+            Scenario::LeafInterest => "leaf interest: 10,000 edge subs at the hub",
         }
     }
     /// (payload size, subscribers, queue group?)
@@ -480,6 +554,10 @@ impl Scenario {
             Scenario::FanOut => (16, 4, false),
             Scenario::Queue => (16, 4, true),
             Scenario::ReqReply => (16, 1, false),
+            Scenario::LeafUp16 => (16, 1, false),
+            Scenario::LeafUp128 => (128, 1, false),
+            Scenario::LeafDown16 => (16, 1, false),
+            Scenario::LeafInterest => (0, 0, false),
         }
     }
 }
@@ -498,6 +576,10 @@ struct Sample {
     p99_us: f64,
     idle_rss_kib: f64,
     peak_rss_kib: f64,
+    /// Leaf interest: milliseconds until the hub knows every edge subscription, after
+    /// subscribing on a linked edge and after a hub restart.
+    interest_ms: f64,
+    reconnect_ms: f64,
 }
 
 struct SubState {
@@ -591,13 +673,39 @@ async fn subscriber(shared: Arc<Shared>, idx: usize, mut r: OwnedReadHalf, mut w
     }
 }
 
-async fn throughput_run(server: &Server, sc: Scenario, opts: &Opts) -> Result<Sample, String> {
+/// Where a throughput run's clients connect, and which server it measures (CPU, memory).
+struct Ends<'a> {
+    pub_addr: String,
+    pub_auth: Option<(&'static str, &'static str)>,
+    sub_addr: String,
+    sub_auth: Option<(&'static str, &'static str)>,
+    measured: &'a Server,
+    /// Interest has to cross a leaf link: publish probes until every subscriber got one
+    /// (see `probe_until_delivered`) before measuring.
+    probe: bool,
+}
+
+impl<'a> Ends<'a> {
+    /// Publisher and subscribers on the same single server.
+    fn local(server: &'a Server) -> Ends<'a> {
+        Ends {
+            pub_addr: server.addr(),
+            pub_auth: None,
+            sub_addr: server.addr(),
+            sub_auth: None,
+            measured: server,
+            probe: false,
+        }
+    }
+}
+
+async fn throughput_run(ends: &Ends<'_>, sc: Scenario, opts: &Opts) -> Result<Sample, String> {
     let (payload, nsubs, queue) = sc.shape();
     let subject = format!("bench.{}", sc.key());
-    let addr = server.addr();
+    let server = ends.measured;
     let mut conns = Vec::new();
     for i in 0..nsubs {
-        let (mut r, mut w) = connect(&addr).await?;
+        let (mut r, mut w) = connect_as(&ends.sub_addr, ends.sub_auth).await?;
         let sub = if queue {
             format!("SUB {subject} workers {}\r\n", i + 1)
         } else {
@@ -609,8 +717,11 @@ async fn throughput_run(server: &Server, sc: Scenario, opts: &Opts) -> Result<Sa
         barrier(&mut r, &mut w).await?;
         conns.push((r, w));
     }
-    let (mut pr, mut pw) = connect(&addr).await?;
+    let (mut pr, mut pw) = connect_as(&ends.pub_addr, ends.pub_auth).await?;
     barrier(&mut pr, &mut pw).await?;
+    if ends.probe {
+        probe_until_delivered(&mut conns, &mut pw, &subject).await?;
+    }
 
     let shared = Arc::new(Shared {
         subs: (0..nsubs)
@@ -767,6 +878,340 @@ async fn throughput_run(server: &Server, sc: Scenario, opts: &Opts) -> Result<Sa
         peak_rss_kib: peak,
         ..Sample::default()
     })
+}
+
+// ---------------------------------------------------------------------------------------
+// Leaf node scenarios: a nats-server hub (the "cloud") and the server under test as its
+// leaf (the "edge"), both started from config files on free loopback ports.
+
+/// The hub's client account user (the edge links as `leaf`/`leaf`).
+const HUB_USER: (&str, &str) = ("app", "app");
+/// Subscriptions made on the edge in the interest scenario.
+const INTEREST_SUBS: usize = 10_000;
+/// How long the edge may take to link to the hub, and the hub to learn the subscriptions.
+const LINK_TIMEOUT: Duration = Duration::from_secs(10);
+const INTEREST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `n` distinct free loopback ports (all bound at once, then released).
+fn free_ports<const N: usize>() -> Result<[u16; N], String> {
+    let listeners = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("no free port: {e}"))?;
+    let mut ports = [0u16; N];
+    for (p, l) in ports.iter_mut().zip(&listeners) {
+        *p = l.local_addr().map_err(|e| e.to_string())?.port();
+    }
+    Ok(ports)
+}
+
+/// Config files and ports of one hub + edge pair. The edge's config is the same text for
+/// nats-server and edgeleaf. The directory is removed on drop.
+struct LeafSetup {
+    dir: PathBuf,
+    hub_http: u16,
+}
+
+impl Drop for LeafSetup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl LeafSetup {
+    fn new() -> Result<LeafSetup, String> {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let [hub_port, hub_leaf, hub_http, edge_port, edge_http] = free_ports::<5>()?;
+        let setup = LeafSetup {
+            dir: std::env::temp_dir().join(format!(
+                "edgeleaf-bench-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            )),
+            hub_http,
+        };
+        std::fs::create_dir_all(&setup.dir).map_err(|e| format!("{}: {e}", setup.dir.display()))?;
+        let hub = format!(
+            "listen: 127.0.0.1:{hub_port}\n\
+             http: 127.0.0.1:{hub_http}\n\
+             leafnodes {{ listen: 127.0.0.1:{hub_leaf} }}\n\
+             accounts {{ APP {{ users = [{{user: leaf, password: leaf}}, {{user: app, password: app}}] }} }}\n"
+        );
+        // nats-server 2.9.10 wants the leaf reconnect interval as a number of seconds.
+        let edge = format!(
+            "server_name: edge1\n\
+             listen: 127.0.0.1:{edge_port}\n\
+             http: 127.0.0.1:{edge_http}\n\
+             leafnodes {{ reconnect: 1, remotes = [ {{ urls: [\"nats-leaf://leaf:leaf@127.0.0.1:{hub_leaf}\"] }} ] }}\n"
+        );
+        for (name, text) in [("hub.conf", hub), ("edge.conf", edge)] {
+            let path = setup.dir.join(name);
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(setup)
+    }
+
+    fn conf(&self, name: &str) -> String {
+        self.dir.join(name).to_string_lossy().into_owned()
+    }
+
+    /// The hub is always nats-server (same ports on every start of this setup).
+    fn start_hub(&self, opts: &Opts) -> Result<Server, String> {
+        Server::launch(Kind::Nats, opts, &["-c", &self.conf("hub.conf")])
+            .map_err(|e| format!("hub: {e}"))
+    }
+
+    fn start_edge(&self, kind: Kind, opts: &Opts) -> Result<Server, String> {
+        // Errors name the config file: the temporary directory is noise in the table.
+        let dir = format!("{}/", self.dir.display());
+        Server::launch(kind, opts, &["-c", &self.conf("edge.conf")])
+            .map_err(|e| e.replace(&dir, ""))
+    }
+
+    /// Polls the hub's /leafz until it has one leaf connection.
+    async fn wait_link(&self, edge: &Server) -> Result<(), String> {
+        let deadline = Instant::now() + LINK_TIMEOUT;
+        loop {
+            let body = http_get(self.hub_http, "/leafz").await?;
+            if json_number(&body, "leafnodes") == Some(1) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let tail = edge.tail();
+                return Err(format!(
+                    "the edge did not link to the hub within {LINK_TIMEOUT:?} (hub /leafz leafnodes {:?}); edge output ends: {}\nedge output:\n{tail}",
+                    json_number(&body, "leafnodes"),
+                    tail.lines().last().unwrap_or("(nothing)")
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Polls the hub's /leafz?subs=1 every 10 ms until it lists `want` subscriptions
+    /// starting with `prefix`; returns when it saw them.
+    async fn wait_hub_subs(&self, prefix: &str, want: usize) -> Result<Instant, String> {
+        let deadline = Instant::now() + INTEREST_TIMEOUT;
+        let needle = format!("\"{prefix}");
+        loop {
+            let body = http_get(self.hub_http, "/leafz?subs=1").await?;
+            let have = body.matches(&needle).count();
+            if have >= want {
+                return Ok(Instant::now());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "the hub knows only {have} of {want} edge subscriptions after {INTEREST_TIMEOUT:?}"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// A plain HTTP/1.0 GET on the loopback monitoring port; returns the whole response.
+async fn http_get(port: u16, path: &str) -> Result<String, String> {
+    let fetch = async {
+        let mut s = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| format!("monitoring port {port}: {e}"))?;
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut body = Vec::new();
+        s.read_to_end(&mut body).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(String::from_utf8_lossy(&body).into_owned())
+    };
+    tokio::time::timeout(Duration::from_secs(5), fetch)
+        .await
+        .map_err(|_| format!("GET {path} on port {port} timed out"))?
+}
+
+/// The number after `"key":` in a JSON text (enough for the monitoring counters).
+fn json_number(body: &str, key: &str) -> Option<u64> {
+    let i = body.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let digits: String = body[i..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+/// Publishes numbered probe messages on `subject` until every subscriber received one (the
+/// interest crossed the leaf link), then one last probe, and reads every subscriber up to
+/// that one. Messages keep their order along the path, so no probe is left in flight to be
+/// counted by the measured run.
+async fn probe_until_delivered(
+    subs: &mut [(OwnedReadHalf, OwnedWriteHalf)],
+    pw: &mut OwnedWriteHalf,
+    subject: &str,
+) -> Result<(), String> {
+    let deadline = Instant::now() + INTEREST_TIMEOUT;
+    let probe = |n: u64| {
+        let p = format!("probe-{n}");
+        format!("PUB {subject} {}\r\n{p}\r\n", p.len())
+    };
+    let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); subs.len()];
+    let mut seen = vec![false; subs.len()];
+    let mut n = 0u64;
+    while !seen.iter().all(|&s| s) {
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "no probe message reached the subscriber within {INTEREST_TIMEOUT:?} (interest not propagated?)"
+            ));
+        }
+        pw.write_all(probe(n).as_bytes())
+            .await
+            .map_err(|e| format!("publisher write: {e}"))?;
+        n += 1;
+        for (i, (r, _)) in subs.iter_mut().enumerate() {
+            if !seen[i] {
+                let got = read_payloads(r, &mut bufs[i], Duration::from_millis(10)).await?;
+                seen[i] = !got.is_empty();
+            }
+        }
+    }
+    let last = format!("probe-{n}");
+    pw.write_all(probe(n).as_bytes())
+        .await
+        .map_err(|e| format!("publisher write: {e}"))?;
+    for (i, (r, _)) in subs.iter_mut().enumerate() {
+        loop {
+            if Instant::now() >= deadline {
+                return Err("the last probe message did not arrive".into());
+            }
+            let got = read_payloads(r, &mut bufs[i], Duration::from_millis(50)).await?;
+            if got.iter().any(|p| p == last.as_bytes()) {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads what arrives within `wait` into `buf`, and takes the payloads of the complete
+/// MSG frames out of it (other lines are dropped; -ERR is an error).
+async fn read_payloads(
+    r: &mut OwnedReadHalf,
+    buf: &mut Vec<u8>,
+    wait: Duration,
+) -> Result<Vec<Vec<u8>>, String> {
+    let mut chunk = [0u8; 4096];
+    match tokio::time::timeout(wait, r.read(&mut chunk)).await {
+        Err(_) => {}
+        Ok(Ok(0)) => return Err("subscriber disconnected while probing".into()),
+        Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+        Ok(Err(e)) => return Err(format!("subscriber read: {e}")),
+    }
+    let mut out = Vec::new();
+    while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
+        let line = String::from_utf8_lossy(&buf[..nl]).trim_end().to_string();
+        if line.starts_with("MSG ") {
+            let size: usize = line
+                .rsplit(' ')
+                .next()
+                .and_then(|x| x.parse().ok())
+                .ok_or_else(|| format!("bad MSG line {line:?}"))?;
+            let end = nl + 1 + size + 2;
+            if buf.len() < end {
+                break;
+            }
+            out.push(buf[nl + 1..nl + 1 + size].to_vec());
+            buf.drain(..end);
+        } else if line.starts_with("-ERR") {
+            return Err(format!("subscriber got {line}"));
+        } else {
+            buf.drain(..=nl);
+        }
+    }
+    Ok(out)
+}
+
+/// A run fails when any of its servers logged a slow consumer.
+fn no_slow_consumers(res: Result<Sample, String>, servers: &[&Server]) -> Result<Sample, String> {
+    for s in servers {
+        let slow = s.slow_consumer_lines.load(Ordering::Relaxed);
+        if res.is_ok() && slow > 0 {
+            return Err(format!(
+                "{} logged {slow} slow consumer line(s):\n{}",
+                s.kind.name(),
+                s.tail()
+            ));
+        }
+    }
+    res
+}
+
+/// leaf_up*/leaf_down*: a throughput run across the leaf link; CPU and memory are the edge's.
+async fn leaf_throughput_run(kind: Kind, sc: Scenario, opts: &Opts) -> Result<Sample, String> {
+    let setup = LeafSetup::new()?;
+    let hub = setup.start_hub(opts)?;
+    let edge = setup.start_edge(kind, opts)?;
+    setup.wait_link(&edge).await?;
+    let idle = edge.status_kib("VmRSS");
+    let at_hub = (hub.addr(), Some(HUB_USER));
+    let at_edge = (edge.addr(), None);
+    let ((pub_addr, pub_auth), (sub_addr, sub_auth)) = if sc == Scenario::LeafDown16 {
+        (at_hub, at_edge)
+    } else {
+        (at_edge, at_hub)
+    };
+    let ends = Ends {
+        pub_addr,
+        pub_auth,
+        sub_addr,
+        sub_auth,
+        measured: &edge,
+        probe: true,
+    };
+    let res = throughput_run(&ends, sc, opts).await;
+    no_slow_consumers(res, &[&hub, &edge]).map(|mut s| {
+        s.idle_rss_kib = idle;
+        s
+    })
+}
+
+/// leaf_interest: 10,000 subscriptions on a linked edge, time until the hub lists them all;
+/// then the hub is killed and started again on the same ports, time from its readiness until
+/// it lists them all again.
+async fn leaf_interest_run(kind: Kind, opts: &Opts) -> Result<Sample, String> {
+    let setup = LeafSetup::new()?;
+    let hub = setup.start_hub(opts)?;
+    let edge = setup.start_edge(kind, opts)?;
+    setup.wait_link(&edge).await?;
+    let idle = edge.status_kib("VmRSS");
+    let (mut r, mut w) = connect(&edge.addr()).await?;
+    barrier(&mut r, &mut w).await?;
+    let mut subs = String::with_capacity(INTEREST_SUBS * 24);
+    for i in 0..INTEREST_SUBS {
+        subs.push_str(&format!("SUB bench.i.{i} {}\r\n", i + 1));
+    }
+    let t0 = Instant::now();
+    w.write_all(subs.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let seen = setup.wait_hub_subs("bench.i.", INTEREST_SUBS).await?;
+    let interest = seen.duration_since(t0);
+    barrier(&mut r, &mut w).await?;
+
+    drop(hub);
+    let hub = setup.start_hub(opts)?;
+    let ready = Instant::now();
+    let seen = setup
+        .wait_hub_subs("bench.i.", INTEREST_SUBS)
+        .await
+        .map_err(|e| format!("after the hub restart: {e}"))?;
+    let again = seen.duration_since(ready);
+    barrier(&mut r, &mut w).await?;
+    let res = Ok(Sample {
+        interest_ms: interest.as_secs_f64() * 1e3,
+        reconnect_ms: again.as_secs_f64() * 1e3,
+        idle_rss_kib: idle,
+        peak_rss_kib: edge.status_kib("VmHWM"),
+        ..Sample::default()
+    });
+    no_slow_consumers(res, &[&hub, &edge])
 }
 
 // ---------------------------------------------------------------------------------------
@@ -986,13 +1431,18 @@ fn load_note() -> String {
 type Results = HashMap<(Scenario, Kind), Vec<Result<Sample, String>>>;
 
 async fn one_run(kind: Kind, sc: Scenario, opts: &Opts) -> Result<Sample, String> {
+    match sc {
+        Scenario::LeafInterest => return leaf_interest_run(kind, opts).await,
+        _ if sc.is_leaf() => return leaf_throughput_run(kind, sc, opts).await,
+        _ => {}
+    }
     let server = Server::start(kind, opts)?;
     // Let the runtime settle (GC, thread start-up) before taking the idle RSS.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let idle = server.status_kib("VmRSS");
     let res = match sc {
         Scenario::ReqReply => reqreply_run(&server, opts).await,
-        _ => throughput_run(&server, sc, opts).await,
+        _ => throughput_run(&Ends::local(&server), sc, opts).await,
     };
     let slow = server.slow_consumer_lines.load(Ordering::Relaxed);
     let res = match res {
@@ -1013,6 +1463,22 @@ async fn one_run(kind: Kind, sc: Scenario, opts: &Opts) -> Result<Sample, String
 fn describe(sc: Scenario, s: &Result<Sample, String>) -> String {
     match s {
         Err(e) => format!("FAILED: {e}"),
+        Ok(s) if sc == Scenario::LeafInterest => format!(
+            "all {INTEREST_SUBS} subs at the hub {:>7.1} ms, again after hub restart {:>7.1} ms  edge RSS linked {:.1} MiB  peak {:.1} MiB",
+            s.interest_ms,
+            s.reconnect_ms,
+            s.idle_rss_kib / 1024.0,
+            s.peak_rss_kib / 1024.0
+        ),
+        Ok(s) if sc.is_leaf() => format!(
+            "{:>9} msgs/s  {:>9} delivered  edge cpu {:>6.3} s/M msgs (sys {:.3})  edge RSS linked {:.1} MiB  peak {:.1} MiB",
+            fmt_rate(s.rate),
+            s.delivered,
+            s.cpu_per_m,
+            s.sys_per_m,
+            s.idle_rss_kib / 1024.0,
+            s.peak_rss_kib / 1024.0,
+        ),
         Ok(s) if sc == Scenario::ReqReply => format!(
             "p50 {:>7.1} us  p99 {:>7.1} us  ({} requests)  idle RSS {:.1} MiB  peak {:.1} MiB",
             s.p50_us,
@@ -1116,10 +1582,11 @@ async fn main() {
                 .unwrap_or_default(),
         )
     };
+    // Memory rows are about a server on its own: the leaf runs' edges are left out.
     let all = |kind: Kind, f: &dyn Fn(&Sample) -> f64| -> Vec<f64> {
         results
             .iter()
-            .filter(|((_, k), _)| *k == kind)
+            .filter(|((sc, k), _)| *k == kind && !sc.is_leaf())
             .flat_map(|(_, v)| v.iter().filter_map(|r| r.as_ref().ok()).map(f))
             .collect()
     };
@@ -1132,14 +1599,48 @@ async fn main() {
         edge: f64,
         fmt: fn(f64) -> String,
         target: Option<(bool, f64)>, // (higher is better, bound on ratio)
+        /// The scenario whose runs the row summarizes: a server whose runs all failed shows
+        /// "failed: <reason>" instead of a number.
+        sc: Option<Scenario>,
     }
+    // The first line of the first failure, when every run of this server failed.
+    let failed = |sc: Option<Scenario>, kind: Kind| -> Option<String> {
+        let runs = results.get(&(sc?, kind))?;
+        if runs.is_empty() || runs.iter().any(|r| r.is_ok()) {
+            return None;
+        }
+        let why = runs.iter().find_map(|r| r.as_ref().err())?;
+        let mut line: String = why
+            .lines()
+            .next()
+            .unwrap_or("")
+            .replace('|', "/")
+            .chars()
+            .take(80)
+            .collect();
+        if line.len() < why.lines().next().unwrap_or("").len() {
+            line.push('…');
+        }
+        Some(format!("{}: failed: {line}", kind.name()))
+    };
+    let cell = |row: &Row, kind: Kind| -> String {
+        let v = if kind == Kind::Nats {
+            row.nats
+        } else {
+            row.edge
+        };
+        match failed(row.sc, kind) {
+            Some(f) if !v.is_finite() => f,
+            _ => (row.fmt)(v),
+        }
+    };
     let mut rows: Vec<Row> = Vec::new();
     let rate_fmt: fn(f64) -> String = fmt_rate;
     let us_fmt: fn(f64) -> String = |x| fmt_num(x, 1);
     let cpu_fmt: fn(f64) -> String = |x| fmt_num(x, 3);
     let mib_fmt: fn(f64) -> String = |x| fmt_num(x / 1024.0, 1);
     for &sc in &opts.only {
-        if sc == Scenario::ReqReply {
+        if !sc.is_throughput() {
             continue;
         }
         let unit = if sc == Scenario::FanOut {
@@ -1153,6 +1654,7 @@ async fn main() {
             edge: med(sc, Kind::Edgeleaf, &|s| s.rate),
             fmt: rate_fmt,
             target: Some((true, 1.0)),
+            sc: Some(sc),
         });
     }
     if opts.only.contains(&Scenario::ReqReply) {
@@ -1163,6 +1665,7 @@ async fn main() {
             edge: med(sc, Kind::Edgeleaf, &|s| s.p50_us),
             fmt: us_fmt,
             target: None,
+            sc: Some(sc),
         });
         rows.push(Row {
             metric: "request/reply latency p99 (us)".into(),
@@ -1170,40 +1673,76 @@ async fn main() {
             edge: med(sc, Kind::Edgeleaf, &|s| s.p99_us),
             fmt: us_fmt,
             target: Some((false, 1.0)),
+            sc: Some(sc),
+        });
+    }
+    if opts.only.contains(&Scenario::LeafInterest) {
+        let sc = Scenario::LeafInterest;
+        let ms_fmt: fn(f64) -> String = |x| fmt_num(x, 1);
+        rows.push(Row {
+            metric: "leaf interest: 10,000 edge subs known at the hub (ms, lower is better)".into(),
+            nats: med(sc, Kind::Nats, &|s| s.interest_ms),
+            edge: med(sc, Kind::Edgeleaf, &|s| s.interest_ms),
+            fmt: ms_fmt,
+            target: None,
+            sc: Some(sc),
+        });
+        rows.push(Row {
+            metric:
+                "leaf interest: 10,000 subs known again after hub restart (ms, lower is better)"
+                    .into(),
+            nats: med(sc, Kind::Nats, &|s| s.reconnect_ms),
+            edge: med(sc, Kind::Edgeleaf, &|s| s.reconnect_ms),
+            fmt: ms_fmt,
+            target: None,
+            sc: Some(sc),
         });
     }
     for &sc in &opts.only {
-        if sc == Scenario::ReqReply {
+        if !sc.is_throughput() {
             continue;
         }
+        // Across a leaf link it is the edge's CPU; no target there (yet).
+        let (what, target) = if sc.is_leaf() {
+            ("edge", None)
+        } else {
+            ("server", Some((false, 0.8)))
+        };
         rows.push(Row {
-            metric: format!("server CPU s per M msgs, {}", sc.title()),
+            metric: format!("{what} CPU s per M msgs, {}", sc.title()),
             nats: med(sc, Kind::Nats, &|s| s.cpu_per_m),
             edge: med(sc, Kind::Edgeleaf, &|s| s.cpu_per_m),
             fmt: cpu_fmt,
-            target: Some((false, 0.8)),
+            target,
+            sc: Some(sc),
         });
     }
-    rows.push(Row {
-        metric: "idle RSS (MiB)".into(),
-        nats: median(all(Kind::Nats, &|s| s.idle_rss_kib)),
-        edge: median(all(Kind::Edgeleaf, &|s| s.idle_rss_kib)),
-        fmt: mib_fmt,
-        target: Some((false, 0.5)),
-    });
-    let peak = |kind| {
-        all(kind, &|s| s.peak_rss_kib)
-            .into_iter()
-            .filter(|x| x.is_finite())
-            .fold(f64::NAN, f64::max)
-    };
-    rows.push(Row {
-        metric: "peak RSS under load, max of all runs (MiB)".into(),
-        nats: peak(Kind::Nats),
-        edge: peak(Kind::Edgeleaf),
-        fmt: mib_fmt,
-        target: None,
-    });
+    // Memory rows only when a single-server scenario ran.
+    let local = opts.only.iter().any(|sc| !sc.is_leaf());
+    if local {
+        rows.push(Row {
+            metric: "idle RSS (MiB)".into(),
+            nats: median(all(Kind::Nats, &|s| s.idle_rss_kib)),
+            edge: median(all(Kind::Edgeleaf, &|s| s.idle_rss_kib)),
+            fmt: mib_fmt,
+            target: Some((false, 0.5)),
+            sc: None,
+        });
+        let peak = |kind| {
+            all(kind, &|s| s.peak_rss_kib)
+                .into_iter()
+                .filter(|x| x.is_finite())
+                .fold(f64::NAN, f64::max)
+        };
+        rows.push(Row {
+            metric: "peak RSS under load, max of all runs (MiB)".into(),
+            nats: peak(Kind::Nats),
+            edge: peak(Kind::Edgeleaf),
+            fmt: mib_fmt,
+            target: None,
+            sc: None,
+        });
+    }
     let size_fmt: fn(f64) -> String = |x| fmt_num(x / (1024.0 * 1024.0), 2);
     rows.push(Row {
         metric: "binary size, stripped (MiB)".into(),
@@ -1211,14 +1750,15 @@ async fn main() {
         edge: stripped_size(&opts.edgeleaf).map_or(f64::NAN, |x| x as f64),
         fmt: size_fmt,
         target: None,
+        sc: None,
     });
 
     for row in &rows {
         println!(
             "  {:<52} nats-server {:>10}   edgeleaf {:>10}   ratio {:>5}",
             row.metric,
-            (row.fmt)(row.nats),
-            (row.fmt)(row.edge),
+            cell(row, Kind::Nats),
+            cell(row, Kind::Edgeleaf),
             fmt_num(row.edge / row.nats, 2)
         );
     }
@@ -1271,8 +1811,8 @@ async fn main() {
         println!(
             "| {} | {} | {} | {} | {target} | {met} |",
             row.metric,
-            (row.fmt)(row.nats),
-            (row.fmt)(row.edge),
+            cell(row, Kind::Nats),
+            cell(row, Kind::Edgeleaf),
             fmt_ratio(ratio, row.target.map(|t| t.1))
         );
     }
