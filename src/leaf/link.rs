@@ -752,6 +752,20 @@ async fn read_loop<R: AsyncRead + Unpin>(
     }
 }
 
+/// The hub's key for a piece of interest: `subject`, or `subject queue`.
+fn interest_key(subject: &Bytes, queue: Option<&Bytes>) -> Bytes {
+    match queue {
+        Some(q) => {
+            let mut k = Vec::with_capacity(subject.len() + 1 + q.len());
+            k.extend_from_slice(subject);
+            k.push(b' ');
+            k.extend_from_slice(q);
+            Bytes::from(k)
+        }
+        None => subject.clone(),
+    }
+}
+
 /// Handles one op from the hub. Returns Some(true) for a PONG.
 fn handle(
     server: &Arc<Server>,
@@ -813,15 +827,7 @@ fn handle(
             {
                 return None;
             }
-            let key = match &queue {
-                Some(q) => {
-                    let mut k = subject.to_vec();
-                    k.push(b' ');
-                    k.extend_from_slice(q);
-                    Bytes::from(k)
-                }
-                None => subject.clone(),
-            };
+            let key = interest_key(&subject, queue.as_ref());
             let mut subs = link.hub_subs.lock();
             if subs.contains_key(&key) {
                 // A repeat is a weight update for a queue; routing needs no weights.
@@ -833,15 +839,7 @@ fn handle(
             account.subscribe(sub);
         }
         LeafOp::Unsub { subject, queue } => {
-            let key = match &queue {
-                Some(q) => {
-                    let mut k = subject.to_vec();
-                    k.push(b' ');
-                    k.extend_from_slice(q);
-                    Bytes::from(k)
-                }
-                None => subject,
-            };
+            let key = interest_key(&subject, queue.as_ref());
             if let Some(sub) = link.hub_subs.lock().remove(&key) {
                 account.unsubscribe(&sub);
             }
