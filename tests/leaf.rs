@@ -342,6 +342,7 @@ async fn queue_member(c: &Client) -> Subscriber {
 async fn collect_queue(
     members: &mut [(&str, &mut Subscriber)],
     ids: &BTreeSet<String>,
+    diagnostics: impl Fn() -> String,
 ) -> BTreeMap<String, Vec<String>> {
     let mut got: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let deadline = Instant::now() + WAIT;
@@ -352,7 +353,10 @@ async fn collect_queue(
             .await
             .unwrap_or_else(|_| {
                 let missing: Vec<_> = ids.iter().filter(|i| !got.contains_key(*i)).collect();
-                panic!("queue messages missing after {WAIT:?}: {missing:?}")
+                panic!(
+                    "queue messages missing after {WAIT:?}: {missing:?}\n{}",
+                    diagnostics()
+                )
             });
         let m = m.expect("subscription closed");
         if is_probe(&m) {
@@ -369,6 +373,21 @@ async fn collect_queue(
         }
     }
     got
+}
+
+/// The leaf link as both ends and the cloud see it, for failure messages.
+fn link_state(cloud: &Cloud, edge: &Edge) -> String {
+    let mut out = format!("edge /leafz: {}\n", edge.monitor("/leafz?subs=1"));
+    for n in ALL_NODES {
+        let leafz = cloud.try_node_monitor(n, "/leafz?subs=1");
+        let subs = cloud.try_node_monitor(n, "/subsz?subs=1&test=jobs.x");
+        let list = subs.map(|v| v["subscriptions_list"].clone());
+        out += &format!(
+            "{} /leafz: {leafz:?}\n  subs matching jobs.x: {list:?}\n",
+            cloud.name(n)
+        );
+    }
+    out
 }
 
 fn assert_exactly_once(got: &BTreeMap<String, Vec<String>>, ids: &BTreeSet<String>, phase: &str) {
@@ -421,7 +440,7 @@ async fn queue_groups_span_edge_and_cloud(leaf: Impl) {
             ("c1", &mut m_c1),
             ("c2", &mut m_c2),
         ];
-        collect_queue(&mut members, &ids).await
+        collect_queue(&mut members, &ids, || link_state(&cloud, &edge)).await
     };
     assert_exactly_once(&got, &ids, "edge publish, edge members present");
     let remote: Vec<_> = got
@@ -438,6 +457,7 @@ async fn queue_groups_span_edge_and_cloud(leaf: Impl) {
     m_e2.unsubscribe().await.unwrap();
     e1.flush().await.unwrap();
     e2.flush().await.unwrap();
+    let before = link_state(&cloud, &edge);
     let ids: BTreeSet<String> = (0..N).map(|i| format!("p2-{i}")).collect();
     for id in &ids {
         publish(&e_pub, &format!("jobs.{id}"), id.clone()).await;
@@ -445,7 +465,10 @@ async fn queue_groups_span_edge_and_cloud(leaf: Impl) {
     e_pub.flush().await.unwrap();
     let got = {
         let mut members = [("c1", &mut m_c1), ("c2", &mut m_c2)];
-        collect_queue(&mut members, &ids).await
+        collect_queue(&mut members, &ids, || {
+            format!("before:\n{before}\nnow:\n{}", link_state(&cloud, &edge))
+        })
+        .await
     };
     assert_exactly_once(&got, &ids, "edge publish, only cloud members");
 
@@ -466,7 +489,7 @@ async fn queue_groups_span_edge_and_cloud(leaf: Impl) {
     hub_client.flush().await.unwrap();
     let got = {
         let mut members = [("edge3", &mut m_e3), ("c1", &mut m_c1), ("c2", &mut m_c2)];
-        collect_queue(&mut members, &ids).await
+        collect_queue(&mut members, &ids, || link_state(&cloud, &edge)).await
     };
     assert_exactly_once(&got, &ids, "cloud publish");
     let mut per_member: BTreeMap<&str, usize> = BTreeMap::new();

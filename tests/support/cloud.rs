@@ -82,16 +82,32 @@ impl Drop for CloudPermit {
 }
 
 /// A loopback port that is free now and was not handed out before in this process.
+///
+/// Taken below the kernel's ephemeral range (`ip_local_port_range`): ports from
+/// `bind(0)` are ephemeral ones, which the many outgoing connections of a running cloud
+/// (routes, gateways, leafs, clients) may take as source ports before nats-server binds
+/// them ("address already in use"). Below that range only explicit binds compete.
 pub fn unique_free_port() -> u16 {
     static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (from, to) = if low > 12000 { (10000, low) } else { (0, 0) };
     let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let p = super::free_port();
-        if !given.contains(&p) {
-            given.push(p);
-            return p;
+    for _ in 0..1000 {
+        let p = if to > from {
+            rand::random::<u16>() % (to - from) + from
+        } else {
+            super::free_port()
+        };
+        if given.contains(&p) || std::net::TcpListener::bind(("127.0.0.1", p)).is_err() {
+            continue;
         }
+        given.push(p);
+        return p;
     }
+    panic!("no free loopback port found");
 }
 
 /// GET `path` on a loopback monitoring port; None when the server does not answer.
@@ -162,6 +178,39 @@ impl Cloud {
     pub fn start_with(opts: CloudOptions) -> Cloud {
         let permit = CloudPermit::acquire();
         let dir = TempDir::new();
+        // A port picked free may still be taken by someone else before nats-server binds
+        // it: then start the whole cloud again on other ports.
+        let mut failures = Vec::new();
+        let (nodes, proxies) = loop {
+            match Self::try_start(&opts, &dir.path) {
+                Ok(started) => break started,
+                Err(why) if failures.len() < 2 && why.contains("address already in use") => {
+                    failures.push(why)
+                }
+                Err(why) => panic!("the cloud did not start: {why}\n(earlier: {failures:?})"),
+            }
+        };
+        let ports = nodes
+            .iter()
+            .map(|n| (n.client_port, n.http_port, n.leaf_port))
+            .collect();
+        let cloud = Cloud {
+            nodes: Mutex::new(nodes),
+            proxies,
+            ports,
+            _dir: dir,
+            _permit: permit,
+        };
+        for n in ALL_NODES {
+            cloud.wait_node_joined(n);
+        }
+        cloud
+    }
+
+    fn try_start(
+        opts: &CloudOptions,
+        root: &std::path::Path,
+    ) -> Result<(Vec<NodeProc>, Vec<Proxy>), String> {
         let mut nodes = Vec::new();
         for (i, cluster) in [
             "cluster1", "cluster1", "cluster1", "cluster2", "cluster2", "cluster2",
@@ -170,7 +219,7 @@ impl Cloud {
         .enumerate()
         {
             let name = format!("c{}n{}", i / 3 + 1, i % 3 + 1);
-            let conf = dir.path.join(format!("{name}.conf"));
+            let conf = root.join(format!("{name}.conf"));
             nodes.push(NodeProc {
                 name,
                 cluster,
@@ -193,11 +242,11 @@ impl Cloud {
         };
         for i in 0..nodes.len() {
             let advertise = proxies.get(i).map(|p| p.addr());
-            let text = node_config(&nodes, i, &dir.path, advertise.as_deref());
+            let text = node_config(&nodes, i, root, advertise.as_deref());
             std::fs::write(&nodes[i].conf, text).expect("write node config");
         }
         // Start all six in parallel: each waits for its own "Server is ready".
-        let brokers: Vec<Broker> = std::thread::scope(|s| {
+        let started: Vec<Result<Broker, String>> = std::thread::scope(|s| {
             let handles: Vec<_> = nodes
                 .iter()
                 .map(|n| {
@@ -210,24 +259,21 @@ impl Cloud {
                 .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                 .collect()
         });
+        let mut brokers = Vec::new();
+        let mut errors = Vec::new();
+        for (n, r) in nodes.iter().zip(started) {
+            match r {
+                Ok(b) => brokers.push(b),
+                Err(log) => errors.push(format!("{} failed; log:\n{log}", n.name)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors.join("\n")); // the started ones are killed on drop
+        }
         for (n, b) in nodes.iter_mut().zip(brokers) {
             n.broker = Some(b);
         }
-        let ports = nodes
-            .iter()
-            .map(|n| (n.client_port, n.http_port, n.leaf_port))
-            .collect();
-        let cloud = Cloud {
-            nodes: Mutex::new(nodes),
-            proxies,
-            ports,
-            _dir: dir,
-            _permit: permit,
-        };
-        for n in ALL_NODES {
-            cloud.wait_node_joined(n);
-        }
-        cloud
+        Ok((nodes, proxies))
     }
 
     pub fn name(&self, node: Node) -> String {
@@ -337,7 +383,17 @@ impl Cloud {
             assert!(nodes[node].broker.is_none(), "node {node} is running");
             nodes[node].conf.to_string_lossy().into_owned()
         };
-        let b = spawn_node(&conf);
+        // Its ports may be briefly taken (e.g. by a connection's source port): retry.
+        let deadline = Instant::now() + WAIT;
+        let b = loop {
+            match spawn_node(&conf) {
+                Ok(b) => break b,
+                Err(why) if why.contains("address already in use") && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(200))
+                }
+                Err(why) => panic!("restarting node {node} failed: {why}"),
+            }
+        };
         self.nodes.lock().unwrap()[node].broker = Some(b);
         self.wait_node_joined(node);
     }
@@ -436,8 +492,12 @@ impl Cloud {
     }
 }
 
-fn spawn_node(conf: &str) -> Broker {
-    Broker::start_raw(Impl::NatsServer, &["-c", conf], None)
+/// Starts nats-server with `conf`; Err carries its log.
+fn spawn_node(conf: &str) -> Result<Broker, String> {
+    let mut cmd = std::process::Command::new(Impl::NatsServer.program());
+    cmd.args(["-c", conf]);
+    Broker::spawn(Impl::NatsServer, &mut cmd, None)
+        .map_err(|(log, why)| format!("{why}\n{}", log.join("\n")))
 }
 
 fn node_config(
