@@ -11,6 +11,9 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod cloud;
+pub mod proxy;
+
 /// Which server a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Impl {
