@@ -597,6 +597,61 @@ async fn link_cut_and_resume(leaf: Impl) {
 }
 
 both!(
+    dead_link_found_by_ping,
+    dead_link_found_by_ping_nats,
+    dead_link_found_by_ping_edgeleaf
+);
+/// A path that dies silently (nothing closes, nothing arrives) is found by the leaf's
+/// PINGs, which go out every interval even while local traffic keeps the edge busy; the
+/// edge then dials again and interest and traffic come back.
+async fn dead_link_found_by_ping(leaf: Impl) {
+    let cloud = Cloud::start_with(CloudOptions { leaf_proxies: true });
+    let edge = Edge::start(
+        leaf,
+        &[cloud.proxied_leaf_url(C1N1, "leaf", "leaf")],
+        "ping_interval: \"1s\"\nping_max: 2\n",
+    );
+    cloud.wait_leaf_connected(&CLUSTER1, EDGE_NAME).await;
+    let down = unique_subject("down");
+    let up = unique_subject("up");
+    let local = unique_subject("local");
+    let e = edge.client().await;
+    let c2 = cloud.client(C2N2).await;
+    let mut e_sub = subscribe(&e, &down).await;
+    let mut c2_sub = subscribe(&c2, &up).await;
+    let mut local_sub = subscribe(&e, &local).await;
+    until_delivered(&c2, &down, &mut e_sub).await;
+    until_delivered(&e, &up, &mut c2_sub).await;
+
+    let before: u64 = cloud.leaf_proxies().iter().map(Proxy::accepted).sum();
+    for p in cloud.leaf_proxies() {
+        p.freeze();
+    }
+    // Local traffic flows the whole time; the edge must still notice the dead link.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut n = 0u64;
+    loop {
+        let now: u64 = cloud.leaf_proxies().iter().map(Proxy::accepted).sum();
+        if now > before {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{leaf:?} never dialled again after its link went silent; log:\n{}",
+            edge.log_text()
+        );
+        n += 1;
+        send_and_expect(&e, &local, &mut local_sub, &[&format!("local-{n}")]).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cloud.wait_leaf_connected(&CLUSTER1, EDGE_NAME).await;
+    until_delivered(&c2, &down, &mut e_sub).await;
+    send_and_expect(&c2, &down, &mut e_sub, &["after-dead-link-down"]).await;
+    until_delivered(&e, &up, &mut c2_sub).await;
+    send_and_expect(&e, &up, &mut c2_sub, &["after-dead-link-up"]).await;
+}
+
+both!(
     high_latency_link,
     high_latency_link_nats,
     high_latency_link_edgeleaf

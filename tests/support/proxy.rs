@@ -1,6 +1,7 @@
 //! A TCP proxy on 127.0.0.1 for link tests: it can cut every connection (and refuse new
-//! ones) until resumed, and can delay each direction by a fixed one-way latency while
-//! keeping the byte order. Plain std threads, so it keeps running while a test blocks.
+//! ones) until resumed, turn the connections it has into black holes (bytes read and
+//! dropped, nothing closed: a dead path that only pings can find), and can delay each
+//! direction by a fixed one-way latency while keeping the byte order. Plain std threads, so it keeps running while a test blocks.
 
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
@@ -18,6 +19,8 @@ struct Shared {
     /// Every socket of every live connection (both ends), to shut them down on cut/drop.
     sockets: Mutex<Vec<TcpStream>>,
     accepted: AtomicU64,
+    /// Connections numbered up to this one (1-based, in accept order) forward nothing.
+    frozen_upto: AtomicU64,
 }
 
 /// A proxy from `127.0.0.1:port` to `target`; its threads stop when it is dropped.
@@ -41,6 +44,7 @@ impl Proxy {
             latency_us: AtomicU64::new(0),
             sockets: Mutex::new(Vec::new()),
             accepted: AtomicU64::new(0),
+            frozen_upto: AtomicU64::new(0),
         });
         let sh = shared.clone();
         let tgt = target.to_string();
@@ -74,6 +78,15 @@ impl Proxy {
         self.shared
             .latency_us
             .store(one_way.as_micros() as u64, Ordering::SeqCst);
+    }
+
+    /// Every current connection stays open but silently drops what it carries from now
+    /// on, both ways; new connections work normally.
+    pub fn freeze(&self) {
+        self.shared.frozen_upto.store(
+            self.shared.accepted.load(Ordering::SeqCst),
+            Ordering::SeqCst,
+        );
     }
 
     /// How many connections were accepted and forwarded so far.
@@ -122,13 +135,14 @@ fn accept_loop(listener: TcpListener, target: String, shared: Arc<Shared>) {
                     socks.push(client.try_clone().unwrap());
                     socks.push(server.try_clone().unwrap());
                 }
-                shared.accepted.fetch_add(1, Ordering::SeqCst);
+                let number = shared.accepted.fetch_add(1, Ordering::SeqCst) + 1;
                 pumps.extend(pump(
                     client.try_clone().unwrap(),
                     server.try_clone().unwrap(),
                     &shared,
+                    number,
                 ));
-                pumps.extend(pump(server, client, &shared));
+                pumps.extend(pump(server, client, &shared, number));
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
                 std::thread::sleep(Duration::from_millis(10));
@@ -147,7 +161,12 @@ fn accept_loop(listener: TcpListener, target: String, shared: Arc<Shared>) {
 
 /// One direction: a reader thread stamps each chunk with its due time, a writer thread
 /// writes chunks in order once due. When either side fails, both sockets are shut down.
-fn pump(mut from: TcpStream, mut to: TcpStream, shared: &Arc<Shared>) -> [JoinHandle<()>; 2] {
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    shared: &Arc<Shared>,
+    number: u64,
+) -> [JoinHandle<()>; 2] {
     type Queue = (Mutex<(VecDeque<(Instant, Vec<u8>)>, bool)>, Condvar);
     let queue: Arc<Queue> = Arc::new((Mutex::new((VecDeque::new(), false)), Condvar::new()));
     let (q1, sh1) = (queue.clone(), shared.clone());
@@ -158,6 +177,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, shared: &Arc<Shared>) -> [JoinHa
         loop {
             match from.read(&mut buf) {
                 Ok(0) | Err(_) => break,
+                Ok(_) if sh1.frozen_upto.load(Ordering::SeqCst) >= number => {}
                 Ok(n) => {
                     let delay = Duration::from_micros(sh1.latency_us.load(Ordering::SeqCst));
                     let mut q = q1.0.lock().unwrap();
