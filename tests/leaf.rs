@@ -778,3 +778,45 @@ async fn permissions_of_bound_user(leaf: Impl) {
         "the leaf connection was re-established"
     );
 }
+
+both!(own_deny_lists, own_deny_lists_nats, own_deny_lists_edgeleaf);
+/// The remote's own `deny_exports` / `deny_imports` (an unrestricted hub user): denied
+/// subjects do not cross in either direction, everything else does, on the same link.
+async fn own_deny_lists(leaf: Impl) {
+    let cloud = Cloud::start();
+    let edge = Edge::start_with_remote_opts(
+        leaf,
+        &[cloud.leaf_url(C1N1, "leaf", "leaf")],
+        r#"deny_exports: ["secret.>"]
+      deny_imports: ["noisy.>"]"#,
+        "",
+    );
+    cloud.wait_leaf_connected(&[C1N1], EDGE_NAME).await;
+    let e = edge.client().await;
+    let hub = cloud.client(C1N2).await;
+    let mut e_down = subscribe(&e, "fine.down").await;
+    let mut e_noisy = subscribe(&e, "noisy.x").await;
+    let mut c_up = subscribe(&hub, "fine.up").await;
+    let mut c_secret = subscribe(&hub, "secret.x").await;
+    until_delivered(&hub, "fine.down", &mut e_down).await;
+    until_delivered(&e, "fine.up", &mut c_up).await;
+
+    publish(&hub, "noisy.x", "denied-import").await;
+    send_and_expect(&hub, "fine.down", &mut e_down, &["marker-down"]).await;
+    let leaked = buffered_real(&mut e_noisy);
+    assert!(
+        leaked.is_empty(),
+        "noisy.x reached the edge: {:?}",
+        leaked[0].payload
+    );
+
+    publish(&e, "secret.x", "denied-export").await;
+    send_and_expect(&e, "fine.up", &mut c_up, &["marker-up"]).await;
+    let leaked = buffered_real(&mut c_secret);
+    assert!(
+        leaked.is_empty(),
+        "secret.x reached the cloud: {:?}",
+        leaked[0].payload
+    );
+    assert_eq!(cloud.total_leafs(), 1);
+}
