@@ -29,7 +29,12 @@ use crate::sublist::{Matches, Stats, Sublist};
 /// A message as published, borrowed from the publisher's read buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Message<'a> {
+    /// The subject receivers see.
     pub subject: &'a [u8],
+    /// The subject it was published to, when that differs: a JetStream delivery is sent
+    /// to the consumer's deliver (or request reply) subject but shows the stored
+    /// message's own subject. Subscriptions are matched on this one.
+    pub via: Option<&'a [u8]>,
     pub reply: Option<&'a [u8]>,
     /// The header block, when the publisher sent one (HPUB).
     pub headers: Option<&'a [u8]>,
@@ -392,9 +397,10 @@ impl Account {
     /// (a remote link counts once).
     pub fn publish(&self, msg: &Message<'_>, origin: Origin<'_>, flush: &mut FlushList) -> usize {
         if self.has_gateway_replies.load(Ordering::Relaxed) && origin.queues.is_none() {
-            if let Some(mapped) = self.gateway_reply_for(msg.subject) {
+            if let Some(mapped) = self.gateway_reply_for(msg.via.unwrap_or(msg.subject)) {
                 let msg = Message {
                     subject: &mapped,
+                    via: None,
                     ..*msg
                 };
                 return self.route(&msg, origin, flush);
@@ -404,7 +410,7 @@ impl Account {
     }
 
     fn route(&self, msg: &Message<'_>, origin: Origin<'_>, flush: &mut FlushList) -> usize {
-        let matches = self.matches(msg.subject);
+        let matches = self.matches(msg.via.unwrap_or(msg.subject));
         if matches.is_empty() {
             return 0;
         }
@@ -546,6 +552,7 @@ mod tests {
     fn msg(payload: &[u8]) -> Message<'_> {
         Message {
             subject: b"foo",
+            via: None,
             reply: None,
             headers: None,
             payload,
@@ -740,6 +747,7 @@ mod tests {
         let mut fl = FlushList::default();
         let answer = Message {
             subject: b"_INBOX.fast1",
+            via: None,
             reply: None,
             headers: None,
             payload: b"ok",

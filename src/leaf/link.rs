@@ -290,14 +290,33 @@ impl Sink for Link {
         if !out.open {
             return Delivered::Closed;
         }
-        wire::msg(
-            &mut out.buf,
-            msg.subject,
-            msg.reply,
-            queues,
-            headers,
-            msg.payload,
-        );
+        match msg.via {
+            // A JetStream delivery crosses as its deliver subject, with the stored
+            // subject after an `@` in the ack reply (PROTOCOL.md 2.9).
+            Some(via) => {
+                let mut reply = msg.reply.map(<[u8]>::to_vec);
+                if let Some(r) = reply.as_mut().filter(|r| r.starts_with(b"$JS.ACK.")) {
+                    r.push(b'@');
+                    r.extend_from_slice(msg.subject);
+                }
+                wire::msg(
+                    &mut out.buf,
+                    via,
+                    reply.as_deref(),
+                    queues,
+                    headers,
+                    msg.payload,
+                );
+            }
+            None => wire::msg(
+                &mut out.buf,
+                msg.subject,
+                msg.reply,
+                queues,
+                headers,
+                msg.payload,
+            ),
+        }
         if out.buf.len() > self.max_pending {
             drop(out);
             warn!(
@@ -876,8 +895,20 @@ fn handle(
                     reply = Some(inbox);
                 }
             }
+            // `$JS.ACK...@<subject>`: a JetStream delivery; receivers see the stored
+            // subject, the reply without the suffix (PROTOCOL.md 2.9).
+            let mut shown: Option<Bytes> = None;
+            if let Some(r) = reply.clone().filter(|r| r.starts_with(b"$JS.ACK.")) {
+                if let Some(at) = r.iter().rposition(|c| *c == b'@') {
+                    if at + 1 < r.len() {
+                        shown = Some(r.slice(at + 1..));
+                        reply = Some(r.slice(..at));
+                    }
+                }
+            }
             let msg = Message {
-                subject: &subject,
+                subject: shown.as_deref().unwrap_or(&subject),
+                via: shown.is_some().then_some(&subject[..]),
                 reply: reply.as_deref(),
                 headers: headers.as_deref(),
                 payload: &payload,

@@ -872,6 +872,7 @@ fn publish(
     ok_if_verbose(client, s);
     let msg = Message {
         subject: subj,
+        via: None,
         reply,
         headers,
         payload,
@@ -899,6 +900,7 @@ fn no_responders(account: &Account, client: &Arc<Client>, reply: &[u8], flush: &
     };
     let status = Message {
         subject: reply,
+        via: None,
         reply: None,
         headers: Some(encode::NO_RESPONDERS_HDR),
         payload: b"",
