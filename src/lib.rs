@@ -8,6 +8,7 @@ pub mod monitor;
 pub mod proto;
 pub mod router;
 pub mod server;
+pub mod store;
 pub mod subject;
 pub mod sublist;
 pub mod system;

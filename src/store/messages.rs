@@ -1,0 +1,573 @@
+//! One stream's message log: batch values + tombstone bitmaps in the shared `msgs` tree.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::batch::{self, BatchView, Rec, Tomb, MAX_BATCH_BYTES, MAX_BATCH_MSGS};
+use super::{prefix, MsgsState, StoreError, StoredMsg};
+
+const BATCH: u8 = b'b';
+const TOMB: u8 = b't';
+const FLOOR: u8 = b'f';
+
+/// The message log of one stream. Cheap to clone; all methods take `&self` and are
+/// thread-safe (one mutex per stream).
+#[derive(Clone)]
+pub struct Messages {
+    sh: Arc<Log>,
+}
+
+struct Log {
+    stream: String,
+    prefix: Vec<u8>,
+    tree: sled::Tree,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    state: MsgsState,
+    subjects: HashMap<String, u64>,
+    /// Bitmaps changed since they were last written, by batch key.
+    dirty: BTreeMap<u64, Tomb>,
+    deleted: bool,
+}
+
+impl Inner {
+    fn count_in(&mut self, subject: &str, size: u64) {
+        self.state.msgs += 1;
+        self.state.bytes += size;
+        match self.subjects.get_mut(subject) {
+            Some(n) => *n += 1,
+            None => {
+                self.subjects.insert(subject.to_string(), 1);
+            }
+        }
+    }
+    fn count_out(&mut self, subject: &str, size: u64) {
+        self.state.msgs -= 1;
+        self.state.bytes -= size;
+        if let Some(n) = self.subjects.get_mut(subject) {
+            *n -= 1;
+            if *n == 0 {
+                self.subjects.remove(subject);
+            }
+        }
+    }
+}
+
+impl Log {
+    fn key(&self, kind: u8, seq: u64) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.prefix.len() + 9);
+        k.extend_from_slice(&self.prefix);
+        k.push(kind);
+        k.extend_from_slice(&seq.to_be_bytes());
+        k
+    }
+    fn floor_key(&self) -> Vec<u8> {
+        let mut k = self.prefix.clone();
+        k.push(FLOOR);
+        k
+    }
+    fn seq_of_key(&self, k: &[u8]) -> u64 {
+        let at = self.prefix.len() + 1;
+        k.get(at..at + 8)
+            .map_or(0, |b| u64::from_be_bytes(b.try_into().unwrap()))
+    }
+    fn err(&self, op: &'static str) -> impl FnOnce(sled::Error) -> StoreError + '_ {
+        move |source| StoreError::Stream {
+            op,
+            stream: self.stream.clone(),
+            source,
+        }
+    }
+    fn view<'a>(&self, key: u64, v: &'a [u8]) -> Result<BatchView<'a>, StoreError> {
+        BatchView::new(v).ok_or_else(|| StoreError::Corrupt {
+            stream: self.stream.clone(),
+            key_seq: key,
+        })
+    }
+    fn tomb(&self, inner: &Inner, key: u64) -> Result<Tomb, StoreError> {
+        if let Some(t) = inner.dirty.get(&key) {
+            return Ok(t.clone());
+        }
+        Ok(self
+            .tree
+            .get(self.key(TOMB, key))
+            .map_err(self.err("read tombstones"))?
+            .map(|v| Tomb::decode(&v))
+            .unwrap_or_default())
+    }
+
+    /// Key of the batch that would hold `seq` (the last batch with key <= seq), if any.
+    fn batch_at_or_before(&self, seq: u64) -> Result<Option<u64>, StoreError> {
+        let hi = self.key(BATCH, seq);
+        match self.tree.range(self.key(BATCH, 0)..=hi).keys().next_back() {
+            Some(k) => Ok(Some(self.seq_of_key(&k.map_err(self.err("seek"))?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Visits present records with seq >= `from`, in order, until `f` breaks.
+    fn scan_fwd(
+        &self,
+        inner: &Inner,
+        from: u64,
+        f: &mut dyn FnMut(u64, &Rec) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let start = self.batch_at_or_before(from)?.unwrap_or(from);
+        for kv in self
+            .tree
+            .range(self.key(BATCH, start)..=self.key(BATCH, u64::MAX))
+        {
+            let (k, v) = kv.map_err(self.err("scan"))?;
+            let key = self.seq_of_key(&k);
+            let view = self.view(key, &v)?;
+            let tomb = self.tomb(inner, key)?;
+            for i in view.lower_bound(from)..view.len() {
+                if !tomb.get(i) && f(key, &view.rec(i)).is_break() {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Visits present records with seq < `below`, newest first, until `f` breaks.
+    fn scan_back(
+        &self,
+        inner: &Inner,
+        below: u64,
+        f: &mut dyn FnMut(&Rec) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        if below == 0 {
+            return Ok(());
+        }
+        for kv in self
+            .tree
+            .range(self.key(BATCH, 0)..=self.key(BATCH, below - 1))
+            .rev()
+        {
+            let (k, v) = kv.map_err(self.err("scan"))?;
+            let key = self.seq_of_key(&k);
+            let view = self.view(key, &v)?;
+            let tomb = self.tomb(inner, key)?;
+            for i in (0..view.lower_bound(below)).rev() {
+                if !tomb.get(i) && f(&view.rec(i)).is_break() {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After removals: moves first_seq/first_ts to the first present message at or after
+    /// `from` (or to last_seq+1 when none is left).
+    fn fix_first(&self, inner: &mut Inner, from: u64) -> Result<(), StoreError> {
+        if inner.state.msgs == 0 {
+            inner.state.first_seq = inner.state.last_seq + 1;
+            inner.state.first_ts = 0;
+            return Ok(());
+        }
+        let mut found = None;
+        self.scan_fwd(inner, from, &mut |_, r| {
+            found = Some((r.seq, r.time_ns));
+            ControlFlow::Break(())
+        })?;
+        if let Some((seq, ts)) = found {
+            inner.state.first_seq = seq;
+            inner.state.first_ts = ts;
+        }
+        Ok(())
+    }
+
+    /// Writes the dirty bitmaps: drops fully removed batches (recording the floor),
+    /// rewrites mostly removed ones (except the front batch, which a work queue is about to
+    /// drain anyway), else stores the bitmap. One atomic sled batch.
+    fn write_removals(&self, inner: &mut Inner) -> Result<(), StoreError> {
+        if inner.dirty.is_empty() {
+            return Ok(());
+        }
+        let dirty = std::mem::take(&mut inner.dirty);
+        let mut ops = sled::Batch::default();
+        let mut dropped = false;
+        for (key, tomb) in dirty {
+            let Some(v) = self
+                .tree
+                .get(self.key(BATCH, key))
+                .map_err(self.err("read batch"))?
+            else {
+                continue;
+            };
+            let view = self.view(key, &v)?;
+            let removed = tomb.count();
+            let n = view.len();
+            let holds_front =
+                view.seq(0) <= inner.state.first_seq && inner.state.first_seq <= view.seq(n - 1);
+            if removed >= n {
+                ops.remove(self.key(BATCH, key));
+                ops.remove(self.key(TOMB, key));
+                dropped = true;
+            } else if removed * 4 >= n * 3 && !holds_front {
+                let live: Vec<Rec> = (0..n)
+                    .filter(|i| !tomb.get(*i))
+                    .map(|i| view.rec(i))
+                    .collect();
+                ops.insert(self.key(BATCH, key), batch::encode(live.into_iter()));
+                ops.remove(self.key(TOMB, key));
+            } else {
+                ops.insert(self.key(TOMB, key), tomb.encode());
+            }
+        }
+        if dropped {
+            let mut f = Vec::with_capacity(16);
+            f.extend_from_slice(&inner.state.last_seq.to_le_bytes());
+            f.extend_from_slice(&inner.state.last_ts.to_le_bytes());
+            ops.insert(self.floor_key(), f);
+        }
+        self.tree
+            .apply_batch(ops)
+            .map_err(self.err("write removals"))
+    }
+}
+
+impl Messages {
+    /// Opens the log of `stream`, rebuilding its state from what is on disk.
+    pub(crate) fn load(stream: &str, tree: sled::Tree) -> Result<Messages, StoreError> {
+        let log = Log {
+            stream: stream.to_string(),
+            prefix: prefix(stream)?,
+            tree,
+            inner: Mutex::new(Inner::default()),
+        };
+        let mut inner = Inner::default();
+        let (mut last_seq, mut last_ts) = (0u64, 0i64);
+        let mut first: Option<(u64, i64)> = None;
+        for kv in log.tree.range(log.key(BATCH, 0)..=log.key(BATCH, u64::MAX)) {
+            let (k, v) = kv.map_err(log.err("recover"))?;
+            let key = log.seq_of_key(&k);
+            let view = log.view(key, &v)?;
+            let tomb = log.tomb(&inner, key)?;
+            for i in 0..view.len() {
+                let r = view.rec(i);
+                if r.seq > last_seq {
+                    (last_seq, last_ts) = (r.seq, r.time_ns);
+                }
+                if !tomb.get(i) {
+                    first.get_or_insert((r.seq, r.time_ns));
+                    inner.count_in(r.subject, r.size());
+                }
+            }
+        }
+        if let Some(f) = log.tree.get(log.floor_key()).map_err(log.err("recover"))? {
+            if f.len() >= 16 {
+                let fs = u64::from_le_bytes(f[0..8].try_into().unwrap());
+                if fs > last_seq {
+                    last_seq = fs;
+                    last_ts = i64::from_le_bytes(f[8..16].try_into().unwrap());
+                }
+            }
+        }
+        inner.state.last_seq = last_seq;
+        inner.state.last_ts = last_ts;
+        match first {
+            Some((s, t)) => (inner.state.first_seq, inner.state.first_ts) = (s, t),
+            None if last_seq > 0 => inner.state.first_seq = last_seq + 1,
+            None => {}
+        }
+        *log.inner.lock() = inner;
+        Ok(Messages { sh: Arc::new(log) })
+    }
+
+    fn lock(&self) -> Result<parking_lot::MutexGuard<'_, Inner>, StoreError> {
+        let g = self.sh.inner.lock();
+        if g.deleted {
+            return Err(StoreError::Deleted {
+                stream: self.sh.stream.clone(),
+            });
+        }
+        Ok(g)
+    }
+
+    pub(crate) fn mark_deleted(&self) {
+        let mut g = self.sh.inner.lock();
+        *g = Inner::default();
+        g.deleted = true;
+    }
+
+    pub(crate) fn write_removals(&self) -> Result<(), StoreError> {
+        let mut g = self.sh.inner.lock();
+        if g.deleted {
+            return Ok(());
+        }
+        self.sh.write_removals(&mut g)
+    }
+
+    /// The stream this log belongs to.
+    pub fn stream(&self) -> &str {
+        &self.sh.stream
+    }
+
+    /// Appends messages with increasing seqs (each > last_seq). Stored as one value per
+    /// 256 messages / 128 KiB, so callers should pass whole group-commit batches. Not
+    /// durable until [`super::Store::flush`].
+    pub fn append(&self, batch: &[StoredMsg]) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut g = self.lock()?;
+        let mut last = g.state.last_seq;
+        for m in batch {
+            if m.seq <= last {
+                return Err(StoreError::OutOfOrder {
+                    stream: self.sh.stream.clone(),
+                    seq: m.seq,
+                    last_seq: last,
+                });
+            }
+            last = m.seq;
+        }
+        let mut ops = sled::Batch::default();
+        let mut start = 0;
+        while start < batch.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < batch.len()
+                && end - start < MAX_BATCH_MSGS
+                && (end == start || bytes < MAX_BATCH_BYTES)
+            {
+                bytes += batch[end].size() as usize;
+                end += 1;
+            }
+            let chunk = &batch[start..end];
+            ops.insert(
+                self.sh.key(BATCH, chunk[0].seq),
+                batch::encode(chunk.iter().map(batch::rec_of)),
+            );
+            start = end;
+        }
+        self.sh
+            .tree
+            .apply_batch(ops)
+            .map_err(self.sh.err("append"))?;
+        for m in batch {
+            if g.state.msgs == 0 {
+                g.state.first_seq = m.seq;
+                g.state.first_ts = m.time_ns;
+            }
+            g.count_in(&m.subject, m.size());
+            g.state.last_seq = m.seq;
+            g.state.last_ts = m.time_ns;
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, seq: u64) -> Result<Option<StoredMsg>, StoreError> {
+        let g = self.lock()?;
+        if seq < g.state.first_seq || seq > g.state.last_seq || g.state.msgs == 0 {
+            return Ok(None);
+        }
+        let mut out = None;
+        self.sh.scan_fwd(&g, seq, &mut |_, r| {
+            if r.seq == seq {
+                out = Some(r.to_msg());
+            }
+            ControlFlow::Break(())
+        })?;
+        Ok(out)
+    }
+
+    /// The first present message with seq >= `from` whose subject passes `filter`.
+    pub fn next(
+        &self,
+        from: u64,
+        filter: &dyn Fn(&str) -> bool,
+    ) -> Result<Option<StoredMsg>, StoreError> {
+        let g = self.lock()?;
+        if g.state.msgs == 0 {
+            return Ok(None);
+        }
+        let mut out = None;
+        self.sh
+            .scan_fwd(&g, from.max(g.state.first_seq), &mut |_, r| {
+                if filter(r.subject) {
+                    out = Some(r.to_msg());
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })?;
+        Ok(out)
+    }
+
+    /// The last present message whose subject passes `filter` (scans backwards).
+    pub fn last(&self, filter: &dyn Fn(&str) -> bool) -> Result<Option<StoredMsg>, StoreError> {
+        let g = self.lock()?;
+        if g.state.msgs == 0 {
+            return Ok(None);
+        }
+        let mut out = None;
+        self.sh
+            .scan_back(&g, g.state.last_seq.saturating_add(1), &mut |r| {
+                if filter(r.subject) {
+                    out = Some(r.to_msg());
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })?;
+        Ok(out)
+    }
+
+    /// Removes one message; false when it was not there.
+    pub fn remove(&self, seq: u64) -> Result<bool, StoreError> {
+        let mut g = self.lock()?;
+        if g.state.msgs == 0 || seq < g.state.first_seq || seq > g.state.last_seq {
+            return Ok(false);
+        }
+        let Some(key) = self.sh.batch_at_or_before(seq)? else {
+            return Ok(false);
+        };
+        let Some(v) = self
+            .sh
+            .tree
+            .get(self.sh.key(BATCH, key))
+            .map_err(self.sh.err("read batch"))?
+        else {
+            return Ok(false);
+        };
+        let view = self.sh.view(key, &v)?;
+        let i = view.lower_bound(seq);
+        if i >= view.len() || view.seq(i) != seq {
+            return Ok(false);
+        }
+        let mut tomb = self.sh.tomb(&g, key)?;
+        if tomb.get(i) {
+            return Ok(false);
+        }
+        tomb.set(i);
+        g.dirty.insert(key, tomb);
+        let r = view.rec(i);
+        g.count_out(r.subject, r.size());
+        if seq == g.state.first_seq {
+            self.sh.fix_first(&mut g, seq + 1)?;
+        }
+        Ok(true)
+    }
+
+    /// Removes every present message with seq < `below` (all when None) whose subject
+    /// passes `filter`; with `keep: Some(n)`, the newest n of those stay. Returns how many
+    /// were removed. Written to sled at once (durable at the next flush).
+    pub fn purge(
+        &self,
+        below: Option<u64>,
+        keep: Option<u64>,
+        filter: &dyn Fn(&str) -> bool,
+    ) -> Result<u64, StoreError> {
+        let mut g = self.lock()?;
+        if g.state.msgs == 0 {
+            return Ok(0);
+        }
+        let mut below = below
+            .unwrap_or(u64::MAX)
+            .min(g.state.last_seq.saturating_add(1));
+        if let Some(n) = keep {
+            if n > 0 {
+                let mut seen = 0u64;
+                let mut cut = None;
+                self.sh.scan_back(&g, below, &mut |r| {
+                    if filter(r.subject) {
+                        seen += 1;
+                        if seen == n {
+                            cut = Some(r.seq);
+                            return ControlFlow::Break(());
+                        }
+                    }
+                    ControlFlow::Continue(())
+                })?;
+                match cut {
+                    Some(c) => below = c,
+                    None => return Ok(0),
+                }
+            }
+        }
+        let start = g.state.first_seq;
+        let mut removed = 0u64;
+        let first_key = self.sh.batch_at_or_before(start)?.unwrap_or(start);
+        for kv in self
+            .sh
+            .tree
+            .range(self.sh.key(BATCH, first_key)..self.sh.key(BATCH, below))
+        {
+            let (k, v) = kv.map_err(self.sh.err("purge scan"))?;
+            let key = self.sh.seq_of_key(&k);
+            let view = self.sh.view(key, &v)?;
+            let mut tomb = self.sh.tomb(&g, key)?;
+            let mut changed = false;
+            for i in 0..view.lower_bound(below) {
+                let r = view.rec(i);
+                if !tomb.get(i) && filter(r.subject) {
+                    tomb.set(i);
+                    changed = true;
+                    removed += 1;
+                    g.count_out(r.subject, r.size());
+                }
+            }
+            if changed {
+                g.dirty.insert(key, tomb);
+            }
+        }
+        if removed > 0 {
+            self.sh.fix_first(&mut g, start)?;
+            self.sh.write_removals(&mut g)?;
+        }
+        Ok(removed)
+    }
+
+    /// Sets the sequence the next append must exceed (nats-server: a stream purged with
+    /// seq=N beyond its last message starts at N, so the engine calls this with N-1).
+    /// A `seq` at or below the current last_seq changes nothing.
+    pub fn set_last_seq(&self, seq: u64) -> Result<(), StoreError> {
+        let mut g = self.lock()?;
+        if seq <= g.state.last_seq {
+            return Ok(());
+        }
+        g.state.last_seq = seq;
+        if g.state.msgs == 0 {
+            g.state.first_seq = seq + 1;
+            g.state.first_ts = 0;
+        }
+        let mut f = Vec::with_capacity(16);
+        f.extend_from_slice(&seq.to_le_bytes());
+        f.extend_from_slice(&g.state.last_ts.to_le_bytes());
+        self.sh
+            .tree
+            .insert(self.sh.floor_key(), f)
+            .map_err(self.sh.err("set last seq"))?;
+        Ok(())
+    }
+
+    /// The counters, kept in memory (O(1)).
+    pub fn state(&self) -> MsgsState {
+        self.sh.inner.lock().state
+    }
+
+    /// How many present messages have exactly this subject.
+    pub fn subject_count(&self, subject: &str) -> u64 {
+        self.sh
+            .inner
+            .lock()
+            .subjects
+            .get(subject)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// How many distinct subjects the present messages have.
+    pub fn subjects_len(&self) -> usize {
+        self.sh.inner.lock().subjects.len()
+    }
+}

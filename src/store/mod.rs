@@ -1,0 +1,351 @@
+//! Durable JetStream messages and consumer state in sled (DESIGN.md part `store`).
+//!
+//! No tokio, no NATS wire formats, no JSON: stream and consumer metadata are opaque bytes
+//! the `jetstream` part encodes; subject filters are closures.
+//!
+//! # Layout (private; only this module knows it)
+//!
+//! One sled `Db` with three trees:
+//!
+//! * `streams`: `name` -> meta bytes.
+//! * `consumers`: `P(stream) ++ consumer` -> consumer bytes.
+//! * `msgs`: all message logs. `P(stream) ++ 'b' ++ seq_be` -> one **batch value**: the
+//!   messages of one `append` call (at most 256 messages / 128 KiB each, see `batch.rs`),
+//!   keyed by the seq of its first message. `P(stream) ++ 't' ++ seq_be` -> that batch's
+//!   **tombstone bitmap** (removed record positions, 8..32 bytes). `P(stream) ++ 'f'` ->
+//!   the **floor**: last_seq/last_ts, kept when the batches holding them are gone (purged
+//!   stream, `set_last_seq`).
+//!
+//! `P(stream)` is the name's length (u16 big-endian) then the name, so one stream's keys
+//! are exactly one prefix range and no name is a prefix of another's keys.
+//!
+//! Removals do not write at once: they set bits in an in-memory dirty bitmap of the
+//! batch, and [`Store::flush`] (or the end of a purge) writes each touched batch once:
+//! the bitmap, or, when every record is removed, the deletion of the batch and its
+//! bitmap; a batch (other than the stream's front) with at least 3/4 removed is rewritten
+//! with its live records only. Each of these is one atomic sled batch, so a crash never
+//! pairs a bitmap with the wrong batch value. A work-queue drain in order thus costs one
+//! small delete per 256 messages instead of one write per message.
+//!
+//! # Memory bound
+//!
+//! Messages live only in sled (whose cache is `cache_capacity_bytes`). Per stream the
+//! store keeps in RAM: the [`MsgsState`], one counter per distinct live subject
+//! (`HashMap<String, u64>`: about `subject.len() + 40` bytes per subject, so it is bounded
+//! by the number of distinct subjects, not the number of messages) and the dirty bitmaps
+//! of batches touched since the last flush (40 bytes per batch).
+//!
+//! # Recovery
+//!
+//! `Store::messages` rebuilds the state and per-subject counts by one sequential scan of
+//! the stream's batches (read time grows with the data on disk, memory does not). sled
+//! recovers a prefix of the operations, and every change (append chunk, bitmap write,
+//! batch drop + floor) is one atomic sled operation, so the recovered state is consistent
+//! with the messages that are there.
+//!
+//! # Measured (examples/store_wa.rs)
+//!
+//! See the table at the end of this comment, filled in from
+//! `cargo run --release --example store_wa -- --msgs 1000000 --size 128`.
+
+mod batch;
+mod messages;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+pub use messages::Messages;
+
+/// What failed, and where (path, stream, seq).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store: cannot open sled database at {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sled::Error,
+    },
+    #[error("store ({place}): {op} failed: {source}")]
+    Db {
+        op: &'static str,
+        place: String,
+        #[source]
+        source: sled::Error,
+    },
+    #[error("store: stream {stream:?}: {op} failed: {source}")]
+    Stream {
+        op: &'static str,
+        stream: String,
+        #[source]
+        source: sled::Error,
+    },
+    #[error("store: stream {stream:?}: append of seq {seq} is not above last seq {last_seq}")]
+    OutOfOrder {
+        stream: String,
+        seq: u64,
+        last_seq: u64,
+    },
+    #[error("store: stream {stream:?}: corrupt batch value at key seq {key_seq}")]
+    Corrupt { stream: String, key_seq: u64 },
+    #[error("store: stream {stream:?} was deleted; this message handle is stale")]
+    Deleted { stream: String },
+    #[error("store: stream name of {len} bytes is too long (at most 65535)")]
+    NameTooLong { len: usize },
+}
+
+/// One stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMsg {
+    pub seq: u64,
+    /// Unix time in nanoseconds when stored.
+    pub time_ns: i64,
+    pub subject: String,
+    /// The header block (NATS/1.0 ... blank line) if any.
+    pub headers: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+}
+
+impl StoredMsg {
+    /// The bytes this message counts for in [`MsgsState::bytes`] (see [`msg_size`]).
+    pub fn size(&self) -> u64 {
+        msg_size(&self.subject, self.headers.as_deref(), &self.payload)
+    }
+}
+
+/// The size a message counts for: `subject.len() + headers.len() + payload.len() + 16`
+/// (the 16 stands for the seq and timestamp; nats-server's file store counts a similar
+/// fixed overhead per record).
+pub fn msg_size(subject: &str, headers: Option<&[u8]>, payload: &[u8]) -> u64 {
+    (subject.len() + headers.map_or(0, |h| h.len()) + payload.len() + 16) as u64
+}
+
+/// The counters of one message log. An empty stream that had messages reports
+/// `first_seq == last_seq + 1`; a never-used one reports 0/0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MsgsState {
+    pub msgs: u64,
+    /// Sum of [`msg_size`] over the present messages.
+    pub bytes: u64,
+    pub first_seq: u64,
+    pub first_ts: i64,
+    pub last_seq: u64,
+    pub last_ts: i64,
+}
+
+struct Shared {
+    db: sled::Db,
+    place: String,
+    streams: sled::Tree,
+    consumers: sled::Tree,
+    msgs: sled::Tree,
+    logs: Mutex<HashMap<String, Messages>>,
+}
+
+/// The store: cheap to clone (an `Arc` inside).
+#[derive(Clone)]
+pub struct Store {
+    sh: Arc<Shared>,
+}
+
+/// `len(name) as u16 BE ++ name`.
+pub(crate) fn prefix(stream: &str) -> Result<Vec<u8>, StoreError> {
+    let len = stream.len();
+    if len > u16::MAX as usize {
+        return Err(StoreError::NameTooLong { len });
+    }
+    let mut p = Vec::with_capacity(2 + len + 9);
+    p.extend_from_slice(&(len as u16).to_be_bytes());
+    p.extend_from_slice(stream.as_bytes());
+    Ok(p)
+}
+
+/// sled segment size: one segment holds a few hundred full batches; measured in
+/// examples/store_wa.rs.
+const SEGMENT_SIZE: usize = 8 << 20;
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`, with sled's page cache limited to
+    /// `cache_capacity_bytes`.
+    pub fn open(dir: &Path, cache_capacity_bytes: u64) -> Result<Store, StoreError> {
+        let cfg = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_capacity_bytes)
+            .mode(sled::Mode::HighThroughput)
+            .use_compression(false)
+            .segment_size(SEGMENT_SIZE)
+            .flush_every_ms(None);
+        let db = cfg.open().map_err(|source| StoreError::Open {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Store::with_db(db, dir.display().to_string())
+    }
+
+    /// A memory-only store for `storage: memory` streams (a temporary sled database in
+    /// /dev/shm, removed when the last handle is dropped).
+    pub fn memory() -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .temporary(true)
+            .cache_capacity(64 << 20)
+            .mode(sled::Mode::HighThroughput)
+            .use_compression(false)
+            .flush_every_ms(None)
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: PathBuf::from("<temporary>"),
+                source,
+            })?;
+        Store::with_db(db, "memory".to_string())
+    }
+
+    fn with_db(db: sled::Db, place: String) -> Result<Store, StoreError> {
+        let tree = |name: &'static str| {
+            db.open_tree(name).map_err(|source| StoreError::Db {
+                op: "open tree",
+                place: place.clone(),
+                source,
+            })
+        };
+        let (streams, consumers, msgs) = (tree("streams")?, tree("consumers")?, tree("msgs")?);
+        Ok(Store {
+            sh: Arc::new(Shared {
+                db,
+                place,
+                streams,
+                consumers,
+                msgs,
+                logs: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    fn db_err(&self, op: &'static str) -> impl FnOnce(sled::Error) -> StoreError + '_ {
+        move |source| StoreError::Db {
+            op,
+            place: self.sh.place.clone(),
+            source,
+        }
+    }
+
+    fn stream_err(op: &'static str, stream: &str) -> impl FnOnce(sled::Error) -> StoreError {
+        let stream = stream.to_string();
+        move |source| StoreError::Stream { op, stream, source }
+    }
+
+    /// Makes everything written so far durable: writes the pending removals of every open
+    /// message log, then one sled flush (one fsync) for all writers. Callers do group
+    /// commit by calling this once per batch of work.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let logs: Vec<Messages> = self.sh.logs.lock().values().cloned().collect();
+        for log in logs {
+            log.write_removals()?;
+        }
+        self.sh.db.flush().map_err(self.db_err("flush"))?;
+        Ok(())
+    }
+
+    pub fn save_stream_meta(&self, stream: &str, meta: &[u8]) -> Result<(), StoreError> {
+        self.sh
+            .streams
+            .insert(stream.as_bytes(), meta)
+            .map_err(Self::stream_err("save meta", stream))?;
+        Ok(())
+    }
+
+    pub fn stream_metas(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.sh.streams.iter() {
+            let (k, v) = kv.map_err(self.db_err("read stream metas"))?;
+            out.push((String::from_utf8_lossy(&k).into_owned(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Removes the stream: its meta, every message and every consumer. Message handles
+    /// of it still held elsewhere answer [`StoreError::Deleted`] from then on.
+    pub fn delete_stream(&self, stream: &str) -> Result<(), StoreError> {
+        let p = prefix(stream)?;
+        let log = self.sh.logs.lock().remove(stream);
+        if let Some(log) = log {
+            log.mark_deleted();
+        }
+        self.sh
+            .streams
+            .remove(stream.as_bytes())
+            .map_err(Self::stream_err("delete meta", stream))?;
+        for tree in [&self.sh.consumers, &self.sh.msgs] {
+            let mut b = sled::Batch::default();
+            for k in tree.scan_prefix(&p).keys() {
+                b.remove(k.map_err(Self::stream_err("scan for delete", stream))?);
+            }
+            tree.apply_batch(b)
+                .map_err(Self::stream_err("delete", stream))?;
+        }
+        Ok(())
+    }
+
+    fn consumer_key(stream: &str, consumer: &str) -> Result<Vec<u8>, StoreError> {
+        let mut k = prefix(stream)?;
+        k.extend_from_slice(consumer.as_bytes());
+        Ok(k)
+    }
+
+    pub fn save_consumer(
+        &self,
+        stream: &str,
+        consumer: &str,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
+        self.sh
+            .consumers
+            .insert(Self::consumer_key(stream, consumer)?, data)
+            .map_err(Self::stream_err("save consumer", stream))?;
+        Ok(())
+    }
+
+    pub fn consumers(&self, stream: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let p = prefix(stream)?;
+        let mut out = Vec::new();
+        for kv in self.sh.consumers.scan_prefix(&p) {
+            let (k, v) = kv.map_err(Self::stream_err("read consumers", stream))?;
+            out.push((
+                String::from_utf8_lossy(&k[p.len()..]).into_owned(),
+                v.to_vec(),
+            ));
+        }
+        Ok(out)
+    }
+
+    pub fn delete_consumer(&self, stream: &str, consumer: &str) -> Result<(), StoreError> {
+        self.sh
+            .consumers
+            .remove(Self::consumer_key(stream, consumer)?)
+            .map_err(Self::stream_err("delete consumer", stream))?;
+        Ok(())
+    }
+
+    /// The message log of one stream (created on first use; recovered from disk on the
+    /// first call after open). Cheap handle; every call returns the same log.
+    pub fn messages(&self, stream: &str) -> Result<Messages, StoreError> {
+        let mut logs = self.sh.logs.lock();
+        if let Some(m) = logs.get(stream) {
+            return Ok(m.clone());
+        }
+        let m = Messages::load(stream, self.sh.msgs.clone())?;
+        logs.insert(stream.to_string(), m.clone());
+        Ok(m)
+    }
+
+    /// Disk bytes used (sled's `size_on_disk`).
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.sh
+            .db
+            .size_on_disk()
+            .map_err(self.db_err("size_on_disk"))
+    }
+}

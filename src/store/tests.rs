@@ -1,0 +1,354 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn msg(seq: u64, subject: &str, payload: &[u8]) -> StoredMsg {
+    StoredMsg {
+        seq,
+        time_ns: 1_000 + seq as i64,
+        subject: subject.to_string(),
+        headers: if seq % 3 == 0 {
+            Some(b"NATS/1.0\r\nA: b\r\n\r\n".to_vec())
+        } else {
+            None
+        },
+        payload: payload.to_vec(),
+    }
+}
+
+fn all(_: &str) -> bool {
+    true
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("edgeleaf-store-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn open(d: &Path) -> Store {
+    Store::open(d, 8 << 20).unwrap()
+}
+
+#[test]
+fn append_get_next_last_state() {
+    let s = Store::memory().unwrap();
+    let m = s.messages("S").unwrap();
+    assert_eq!(m.state(), MsgsState::default());
+    let batch: Vec<_> = (1..=10)
+        .map(|i| msg(i, if i % 2 == 0 { "a.even" } else { "a.odd" }, b"xy"))
+        .collect();
+    m.append(&batch).unwrap();
+    let st = m.state();
+    assert_eq!(st.msgs, 10);
+    assert_eq!(st.bytes, batch.iter().map(|m| m.size()).sum::<u64>());
+    assert_eq!((st.first_seq, st.last_seq), (1, 10));
+    assert_eq!((st.first_ts, st.last_ts), (1001, 1010));
+    assert_eq!(m.get(3).unwrap(), Some(batch[2].clone()));
+    assert_eq!(m.get(11).unwrap(), None);
+    assert_eq!(m.get(0).unwrap(), None);
+    assert_eq!(m.next(4, &|s| s == "a.odd").unwrap().unwrap().seq, 5);
+    assert_eq!(m.next(11, &all).unwrap(), None);
+    assert_eq!(m.last(&|s| s == "a.odd").unwrap().unwrap().seq, 9);
+    assert_eq!(m.last(&|s| s == "none").unwrap(), None);
+    assert_eq!(m.subject_count("a.even"), 5);
+    // Out of order appends are refused and change nothing.
+    assert!(matches!(
+        m.append(&[msg(10, "x", b"")]),
+        Err(StoreError::OutOfOrder {
+            seq: 10,
+            last_seq: 10,
+            ..
+        })
+    ));
+    assert_eq!(m.state(), st);
+    // Same handle for the same stream.
+    assert_eq!(s.messages("S").unwrap().state(), st);
+}
+
+#[test]
+fn remove_moves_first_and_empty_reports_last_plus_one() {
+    let s = Store::memory().unwrap();
+    let m = s.messages("S").unwrap();
+    m.append(&(1..=5).map(|i| msg(i, "q", b"p")).collect::<Vec<_>>())
+        .unwrap();
+    assert!(m.remove(3).unwrap());
+    assert!(!m.remove(3).unwrap());
+    assert!(!m.remove(9).unwrap());
+    assert_eq!(m.get(3).unwrap(), None);
+    assert_eq!(m.next(3, &all).unwrap().unwrap().seq, 4);
+    assert!(m.remove(1).unwrap());
+    assert_eq!(m.state().first_seq, 2);
+    for i in [2, 4, 5] {
+        assert!(m.remove(i).unwrap());
+    }
+    let st = m.state();
+    assert_eq!((st.msgs, st.bytes, st.first_seq, st.last_seq), (0, 0, 6, 5));
+    s.flush().unwrap();
+    assert_eq!(m.state(), st);
+    m.append(&[msg(6, "q", b"")]).unwrap();
+    assert_eq!((m.state().first_seq, m.state().last_seq), (6, 6));
+}
+
+#[test]
+fn purge_variants() {
+    let s = Store::memory().unwrap();
+    let m = s.messages("S").unwrap();
+    let subj = |i: u64| if i % 2 == 0 { "e" } else { "o" };
+    m.append(&(1..=20).map(|i| msg(i, subj(i), b"p")).collect::<Vec<_>>())
+        .unwrap();
+    // below
+    assert_eq!(m.purge(Some(5), None, &all).unwrap(), 4);
+    assert_eq!(m.state().first_seq, 5);
+    // filter + keep: keep the newest 2 "e"
+    assert_eq!(m.purge(None, Some(2), &|s| s == "e").unwrap(), 6);
+    assert_eq!(m.subject_count("e"), 2);
+    assert_eq!(m.next(0, &|s| s == "e").unwrap().unwrap().seq, 18);
+    // keep more than there are: nothing
+    assert_eq!(m.purge(None, Some(100), &all).unwrap(), 0);
+    // keep 3 of everything
+    assert_eq!(m.purge(None, Some(3), &all).unwrap(), 7);
+    let st = m.state();
+    assert_eq!((st.msgs, st.first_seq, st.last_seq), (3, 18, 20));
+    // everything: keeps last_seq
+    assert_eq!(m.purge(None, None, &all).unwrap(), 3);
+    let st = m.state();
+    assert_eq!(
+        (st.msgs, st.bytes, st.first_seq, st.last_seq),
+        (0, 0, 21, 20)
+    );
+    // a purge to seq=N beyond the end: the engine sets last_seq = N-1
+    m.set_last_seq(99).unwrap();
+    let st = m.state();
+    assert_eq!((st.first_seq, st.last_seq), (100, 99));
+    assert!(m.append(&[msg(99, "x", b"")]).is_err());
+    m.append(&[msg(100, "x", b"")]).unwrap();
+}
+
+#[test]
+fn reopen_recovers_state_messages_floor_and_consumers() {
+    let d = tmpdir("reopen");
+    let want;
+    {
+        let s = open(&d);
+        s.save_stream_meta("S", b"meta-s").unwrap();
+        s.save_stream_meta("T", b"meta-t").unwrap();
+        s.save_consumer("S", "c1", b"one").unwrap();
+        s.save_consumer("S", "c2", b"two").unwrap();
+        s.save_consumer("T", "c1", b"t-one").unwrap();
+        let m = s.messages("S").unwrap();
+        for b in 0..10u64 {
+            m.append(
+                &(1..=100)
+                    .map(|i| msg(b * 100 + i, "x.y", &[b as u8; 50]))
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap();
+        }
+        for seq in (1..=1000).filter(|s| s % 7 == 0 || *s < 150) {
+            m.remove(seq).unwrap();
+        }
+        let t = s.messages("T").unwrap();
+        t.append(&[msg(1, "t", b"1"), msg(2, "t", b"2")]).unwrap();
+        t.purge(None, None, &all).unwrap();
+        s.flush().unwrap();
+        want = (
+            m.state(),
+            t.state(),
+            m.get(500).unwrap(),
+            m.get(700).unwrap(),
+        );
+    }
+    let s = open(&d);
+    let m = s.messages("S").unwrap();
+    let t = s.messages("T").unwrap();
+    assert_eq!(
+        (
+            m.state(),
+            t.state(),
+            m.get(500).unwrap(),
+            m.get(700).unwrap()
+        ),
+        want
+    );
+    assert_eq!(t.state().first_seq, 3);
+    assert_eq!(t.state().last_seq, 2);
+    assert_eq!(m.subject_count("x.y"), m.state().msgs);
+    let mut metas = s.stream_metas().unwrap();
+    metas.sort();
+    assert_eq!(
+        metas,
+        vec![
+            ("S".into(), b"meta-s".to_vec()),
+            ("T".into(), b"meta-t".to_vec())
+        ]
+    );
+    assert_eq!(
+        s.consumers("S").unwrap(),
+        vec![
+            ("c1".into(), b"one".to_vec()),
+            ("c2".into(), b"two".to_vec())
+        ]
+    );
+    s.delete_consumer("S", "c1").unwrap();
+    assert_eq!(
+        s.consumers("S").unwrap(),
+        vec![("c2".into(), b"two".to_vec())]
+    );
+    assert_eq!(
+        s.consumers("T").unwrap(),
+        vec![("c1".into(), b"t-one".to_vec())]
+    );
+    drop((m, t, s));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn delete_stream_removes_everything_and_staleness_is_reported() {
+    let s = Store::memory().unwrap();
+    s.save_stream_meta("S", b"m").unwrap();
+    s.save_stream_meta("S2", b"m2").unwrap();
+    s.save_consumer("S", "c", b"d").unwrap();
+    s.save_consumer("S2", "c", b"d2").unwrap();
+    let m = s.messages("S").unwrap();
+    m.append(&[msg(1, "a", b"1"), msg(2, "a", b"2")]).unwrap();
+    m.remove(1).unwrap();
+    let m2 = s.messages("S2").unwrap();
+    m2.append(&[msg(1, "a", b"1")]).unwrap();
+    s.delete_stream("S").unwrap();
+    assert!(matches!(m.get(2), Err(StoreError::Deleted { .. })));
+    assert_eq!(
+        s.stream_metas().unwrap(),
+        vec![("S2".into(), b"m2".to_vec())]
+    );
+    assert!(s.consumers("S").unwrap().is_empty());
+    let fresh = s.messages("S").unwrap();
+    assert_eq!(fresh.state(), MsgsState::default());
+    assert_eq!(fresh.next(0, &all).unwrap(), None);
+    s.flush().unwrap();
+    assert_eq!(m2.state().msgs, 1);
+    assert_eq!(s.consumers("S2").unwrap().len(), 1);
+}
+
+#[test]
+fn large_appends_split_and_batches_are_dropped_when_drained() {
+    let s = Store::memory().unwrap();
+    let m = s.messages("S").unwrap();
+    let n = 1000u64;
+    m.append(&(1..=n).map(|i| msg(i, "s", &[7; 1000])).collect::<Vec<_>>())
+        .unwrap();
+    for i in 1..=n {
+        assert_eq!(m.get(i).unwrap().unwrap().seq, i);
+    }
+    for i in 1..=n {
+        assert!(m.remove(i).unwrap());
+        if i % 256 == 0 {
+            s.flush().unwrap();
+        }
+    }
+    s.flush().unwrap();
+    assert_eq!(s.sh.msgs.len(), 1, "only the floor is left");
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Append(u8, u8),
+    Remove(u16),
+    Purge(Option<u16>, Option<u8>, Option<u8>),
+    Flush,
+    Reopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (1u8..40, 0u8..4).prop_map(|(n, s)| Op::Append(n, s)),
+        4 => (0u16..400).prop_map(Op::Remove),
+        1 => (proptest::option::of(0u16..400), proptest::option::of(0u8..10), proptest::option::of(0u8..4))
+            .prop_map(|(b, k, f)| Op::Purge(b, k, f)),
+        1 => Just(Op::Flush),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #[test]
+    fn model_check(ops in proptest::collection::vec(op(), 1..60)) {
+        let d = tmpdir(&format!("prop-{}", rand::random::<u32>()));
+        let mut store = open(&d);
+        let mut m = store.messages("P").unwrap();
+        let mut model: BTreeMap<u64, StoredMsg> = BTreeMap::new();
+        let mut last = 0u64;
+        let subj = |s: u8| format!("s.{s}");
+        for op in ops {
+            match op {
+                Op::Append(n, s) => {
+                    let b: Vec<_> = (1..=n as u64).map(|i| msg(last + i, &subj((s + i as u8) % 4), &[s; 5])).collect();
+                    m.append(&b).unwrap();
+                    for x in b { model.insert(x.seq, x); }
+                    last += n as u64;
+                }
+                Op::Remove(seq) => {
+                    let seq = seq as u64;
+                    prop_assert_eq!(m.remove(seq).unwrap(), model.remove(&seq).is_some());
+                }
+                Op::Purge(below, keep, f) => {
+                    let fs = f.map(subj);
+                    let pass = |s: &str| fs.as_deref().is_none_or(|f| f == s);
+                    let below = below.map(|b| b as u64);
+                    let mut cands: Vec<u64> = model.values()
+                        .filter(|x| below.is_none_or(|b| x.seq < b) && pass(&x.subject))
+                        .map(|x| x.seq).collect();
+                    let keep_n = keep.map_or(0, |k| k as usize).min(cands.len());
+                    cands.truncate(cands.len() - keep_n);
+                    let got = m.purge(below, keep.map(|k| k as u64), &pass).unwrap();
+                    prop_assert_eq!(got, cands.len() as u64);
+                    for c in cands { model.remove(&c); }
+                }
+                Op::Flush => store.flush().unwrap(),
+                Op::Reopen => {
+                    store.flush().unwrap();
+                    drop(m);
+                    drop(store);
+                    store = open(&d);
+                    m = store.messages("P").unwrap();
+                }
+            }
+            let st = m.state();
+            prop_assert_eq!(st.msgs, model.len() as u64);
+            prop_assert_eq!(st.bytes, model.values().map(|x| x.size()).sum::<u64>());
+            prop_assert_eq!(st.last_seq, last);
+            let first = model.keys().next().copied().unwrap_or(if last == 0 { 0 } else { last + 1 });
+            prop_assert_eq!(st.first_seq, first);
+            prop_assert_eq!(st.first_ts, model.values().next().map_or(0, |x| x.time_ns));
+            prop_assert_eq!(m.next(0, &all).unwrap(), model.values().next().cloned());
+            prop_assert_eq!(m.last(&all).unwrap(), model.values().next_back().cloned());
+            for s in 0..4u8 {
+                let n = model.values().filter(|x| x.subject == subj(s)).count() as u64;
+                prop_assert_eq!(m.subject_count(&subj(s)), n);
+            }
+        }
+        // Full content check at the end, after one more reopen.
+        store.flush().unwrap();
+        drop(m);
+        drop(store);
+        let store = open(&d);
+        let m = store.messages("P").unwrap();
+        let mut got = Vec::new();
+        let mut from = 0;
+        while let Some(x) = m.next(from, &all).unwrap() {
+            from = x.seq + 1;
+            got.push(x);
+        }
+        prop_assert_eq!(got, model.values().cloned().collect::<Vec<_>>());
+        for seq in 0..=last + 1 {
+            prop_assert_eq!(m.get(seq).unwrap(), model.get(&seq).cloned());
+        }
+        drop(m);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
