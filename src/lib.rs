@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 pub mod config;
+pub mod jetstream;
 pub mod leaf;
 pub mod monitor;
 pub mod proto;
