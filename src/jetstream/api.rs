@@ -1242,7 +1242,7 @@ impl ApiError {
     pub fn not_empty_request() -> ApiError {
         ApiError::new(400, 10038, "expected an empty request payload")
     }
-    /// 503/10039 [doc]
+    /// 503/10039 [obs] (account info, create, names...)
     pub fn not_enabled_for_account() -> ApiError {
         ApiError::new(503, 10039, "JetStream not enabled for account")
     }
@@ -1254,11 +1254,11 @@ impl ApiError {
     pub fn insufficient_resources() -> ApiError {
         ApiError::new(503, 10023, "insufficient resources")
     }
-    /// 500/10028 [doc]
+    /// 500/10028 [obs] memory stream max_bytes above the account's max_mem
     pub fn memory_resources_exceeded() -> ApiError {
         ApiError::new(500, 10028, "insufficient memory resources available")
     }
-    /// 500/10047 [doc]
+    /// 500/10047 [obs] file stream max_bytes above the account's max_file
     pub fn storage_resources_exceeded() -> ApiError {
         ApiError::new(500, 10047, "insufficient storage resources available")
     }
@@ -1313,7 +1313,7 @@ impl ApiError {
     pub fn mirror_with_subjects() -> ApiError {
         ApiError::new(400, 10034, "stream mirrors can not contain subjects")
     }
-    /// 400/10031 [doc]
+    /// 400/10031 [obs]
     pub fn mirror_with_sources() -> ApiError {
         ApiError::new(
             400,
@@ -1321,15 +1321,15 @@ impl ApiError {
             "stream mirrors can not also contain other sources",
         )
     }
-    /// 400/10033 [doc]
-    pub fn mirror_with_start_seq_and_time() -> ApiError {
+    /// 400/10021 [obs] a source/mirror `external.api` that collides with the local API.
+    pub fn external_api_overlap(prefix: &str, api: &str) -> ApiError {
         ApiError::new(
             400,
-            10033,
-            "stream mirrors can not have both start seq and start time configured",
+            10021,
+            format!("stream external api prefix {prefix} must not overlap with {api}"),
         )
     }
-    /// 400/10027 [doc]
+    /// 400/10027 [obs]
     pub fn maximum_streams_limit() -> ApiError {
         ApiError::new(400, 10027, "maximum number of streams reached")
     }
@@ -1343,8 +1343,8 @@ impl ApiError {
         ApiError::new(500, 10110, "stream purge not permitted")
     }
     /// 500/10057 [obs] MSG.DELETE failed; observed texts: `message delete not permitted`
-    /// (deny_delete), `stream store EOF` (seq beyond last on a file store, and on a stream
-    /// with no messages), `no message found` (seq 0).
+    /// (deny_delete); on a file stream `stream store EOF` (seq past the last, or an empty
+    /// stream) and `no message found` (seq 0 or already deleted).
     pub fn msg_delete_failed(description: impl Into<String>) -> ApiError {
         ApiError::new(500, 10057, description)
     }
@@ -1352,7 +1352,9 @@ impl ApiError {
     pub fn msg_delete_not_permitted() -> ApiError {
         ApiError::msg_delete_failed("message delete not permitted")
     }
-    /// 400/10043 [doc] (2.9.10 answered 10057 `stream store EOF` for a missing seq [obs]).
+    /// 400/10043 [obs] MSG.DELETE of a missing seq on a **memory** stream. A file stream
+    /// answers 500/10057 instead ([`ApiError::msg_delete_failed`]: `stream store EOF` past
+    /// the last seq or on an empty stream, `no message found` for an already deleted one).
     pub fn sequence_not_found(seq: u64) -> ApiError {
         ApiError::new(400, 10043, format!("sequence {seq} not found"))
     }
@@ -1383,11 +1385,11 @@ impl ApiError {
     pub fn message_too_large() -> ApiError {
         ApiError::new(400, 10054, "message size exceeds maximum allowed")
     }
-    /// 400/10097 [doc] header larger than 64 KiB.
+    /// 400/10097 [obs] header larger than 64 KiB.
     pub fn header_too_large() -> ApiError {
         ApiError::new(400, 10097, "header size exceeds maximum allowed of 64k")
     }
-    /// 503/10077 [obs for `maximum messages exceeded`] store refused the message; texts:
+    /// 503/10077 [obs, all three texts] store refused the message (discard new); texts:
     /// [`MAX_MSGS_EXCEEDED`], [`MAX_BYTES_EXCEEDED`], [`MAX_MSGS_PER_SUBJECT_EXCEEDED`].
     pub fn store_failed(description: impl Into<String>) -> ApiError {
         ApiError::new(503, 10077, description)
@@ -1567,7 +1569,7 @@ impl ApiError {
     pub fn consumer_exists_and_active() -> ApiError {
         ApiError::new(400, 10105, "consumer already exists and is still active")
     }
-    /// 400/10026 [obs]
+    /// 400/10026 [obs] stream max_consumers and account max_consumers alike.
     pub fn maximum_consumers_limit() -> ApiError {
         ApiError::new(400, 10026, "maximum consumers limit reached")
     }
@@ -2040,6 +2042,44 @@ mod tests {
 {"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"DM","subjects":["dm"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":true,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:55:44.932631579Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
 {"stream":"DM", "seq":1}
 {"type":"io.nats.jetstream.api.v1.stream_info_response","total":0,"offset":0,"limit":0,"config":{"name":"DM","subjects":["dm"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":true,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:55:44.932631579Z","state":{"messages":1,"bytes":33,"first_seq":1,"first_ts":"2026-11-22T06:55:44.9805057Z","last_seq":1,"last_ts":"2026-11-22T06:55:44.9805057Z","num_subjects":1,"consumer_count":0}}
+{"type":"io.nats.jetstream.api.v1.account_info_response","memory":0,"storage":0,"streams":0,"consumers":0,"limits":{"max_memory":2000,"max_storage":100000,"max_streams":2,"max_consumers":1,"max_ack_pending":-1,"memory_max_stream_bytes":-1,"storage_max_stream_bytes":-1,"max_bytes_required":false},"domain":"hub","api":{"total":0,"errors":0}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"A1","subjects":["a1"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":50000,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:47.076846517Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"A2","subjects":["a2"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":1000,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"memory","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:47.120640108Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":400,"err_code":10027,"description":"maximum number of streams reached"}}
+{"stream":"A1", "domain":"hub", "seq":1}
+{"stream":"A1", "domain":"hub", "seq":2}
+{"stream":"A1", "domain":"hub", "seq":2,"duplicate": true}
+{"error":{"code":400,"err_code":10097,"description":"header size exceeds maximum allowed of 64k"},"stream":"A1","seq":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"A1","name":"X","created":"2026-11-22T06:58:47.504665347Z","config":{"durable_name":"X","name":"X","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":1},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":1}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"MB","subjects":["mb"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":120,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"new","storage":"memory","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:47.636668683Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"stream":"MB", "domain":"hub", "seq":1}
+{"error":{"code":503,"err_code":10077,"description":"maximum bytes exceeded"},"stream":"MB","seq":0}
+{"type":"io.nats.jetstream.api.v1.stream_msg_delete_response","error":{"code":400,"err_code":10043,"description":"sequence 9 not found"}}
+{"type":"io.nats.jetstream.api.v1.stream_msg_delete_response","error":{"code":400,"err_code":10043,"description":"sequence 1 not found"}}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","total":0,"offset":0,"limit":0,"config":{"name":"MB","subjects":["mb"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":120,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"new","storage":"memory","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:47.636668683Z","state":{"messages":0,"bytes":0,"first_seq":2,"first_ts":"0001-01-01T00:00:00Z","last_seq":1,"last_ts":"2026-11-22T06:58:47.6804649Z","consumer_count":0},"domain":"hub"}
+{"type":"io.nats.jetstream.api.v1.stream_list_response","error":{"code":400,"err_code":10025,"description":"invalid JSON"},"total":0,"offset":0,"limit":0,"streams":[]}
+{"type":"io.nats.jetstream.api.v1.consumer_list_response","error":{"code":400,"err_code":10025,"description":"invalid JSON"},"total":0,"offset":0,"limit":0,"consumers":[]}
+{"type":"io.nats.jetstream.api.v1.account_info_response","memory":0,"storage":0,"streams":2,"consumers":0,"limits":{"max_memory":2000,"max_storage":100000,"max_streams":2,"max_consumers":1,"max_ack_pending":-1,"memory_max_stream_bytes":-1,"storage_max_stream_bytes":-1,"max_bytes_required":false},"domain":"hub","api":{"total":25,"errors":13}}
+{"type":"io.nats.jetstream.api.v1.account_info_response","error":{"code":503,"err_code":10039,"description":"JetStream not enabled for account"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":503,"err_code":10039,"description":"JetStream not enabled for account"}}
+{"type":"io.nats.jetstream.api.v1.stream_names_response","error":{"code":503,"err_code":10039,"description":"JetStream not enabled for account"},"total":0,"offset":0,"limit":0,"streams":null}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":500,"err_code":10028,"description":"insufficient memory resources available"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":500,"err_code":10047,"description":"insufficient storage resources available"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"A6","subjects":["a6"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"memory","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:59.400884145Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"MS","subjects":["ms.*"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":1000,"max_age":0,"max_msgs_per_subject":1,"max_msg_size":-1,"discard":"new","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"discard_new_per_subject":true,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:59.48865435Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"stream":"MS", "domain":"hub", "seq":1}
+{"error":{"code":503,"err_code":10077,"description":"maximum messages per subject exceeded"},"stream":"MS","seq":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"MS","name":"N1","created":"2026-11-22T06:58:59.620677926Z","config":{"durable_name":"N1","name":"N1","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":1}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"MS","name":"N3","created":"2026-11-22T06:58:59.752641995Z","config":{"name":"N3","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"inactive_threshold":5000000000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":1}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","total":0,"offset":0,"limit":0,"config":{"name":"MS","subjects":["ms.*"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":1000,"max_age":0,"max_msgs_per_subject":1,"max_msg_size":-1,"discard":"new","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"discard_new_per_subject":true,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:59.48865435Z","state":{"messages":1,"bytes":35,"first_seq":1,"first_ts":"2026-11-22T06:58:59.532466351Z","last_seq":1,"last_ts":"2026-11-22T06:58:59.532466351Z","num_subjects":1,"consumer_count":1},"domain":"hub"}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":400,"err_code":10021,"description":"stream external api prefix $JS.API must not overlap with $JS.API"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":400,"err_code":10031,"description":"stream mirrors can not also contain other sources"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"MY","retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"mirror":{"name":"MS","opt_start_seq":1,"opt_start_time":"2020-01-01T00:00:00Z"},"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:59.928613856Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"MZ","retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"mirror":{"name":"S","filter_subject":"s.a"},"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:59:06.464777737Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"MT","retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"mirror":{"name":"S","opt_start_seq":2,"external":{"api":"$JS.x.API","deliver":"dx"}},"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:59:06.508583996Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","total":0,"offset":0,"limit":0,"config":{"name":"MT","retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"mirror":{"name":"S","opt_start_seq":2,"external":{"api":"$JS.x.API","deliver":"dx"}},"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:59:06.508583996Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"mirror":{"name":"S","external":{"api":"$JS.x.API","deliver":"dx"},"lag":0,"active":-1}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"SX","retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"sources":[{"name":"S","external":{"api":"$JS.x.API","deliver":"dx"}}],"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:59:06.596662764Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"SV","description":"\u0008\u000c\u2028\u003c\u0001\té","subjects":["sv"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:59:09.008703073Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
 "#;
 
     fn rt<T: DeserializeOwned + Serialize>(line: &str) -> Vec<u8> {
@@ -2081,7 +2121,7 @@ mod tests {
             assert_eq!(out, line);
             n += 1;
         }
-        assert!(n > 100, "{n}");
+        assert!(n > 150, "{n}");
     }
 
     /// Find the captured reply whose text contains `needle` (first match).
@@ -2349,6 +2389,16 @@ mod tests {
             ApiError::workqueue_filter_not_unique(),
             ApiError::workqueue_deliver_all(),
             ApiError::maximum_consumers_limit(),
+            ApiError::not_enabled_for_account(),
+            ApiError::maximum_streams_limit(),
+            ApiError::memory_resources_exceeded(),
+            ApiError::storage_resources_exceeded(),
+            ApiError::sequence_not_found(9),
+            ApiError::header_too_large(),
+            ApiError::mirror_with_sources(),
+            ApiError::external_api_overlap("$JS.API", "$JS.API"),
+            ApiError::store_failed(MAX_BYTES_EXCEEDED),
+            ApiError::store_failed(MAX_MSGS_PER_SUBJECT_EXCEEDED),
         ];
         for e in errs {
             let json = String::from_utf8(to_go_json(&e)).unwrap();
