@@ -380,65 +380,14 @@ impl<'de> Deserialize<'de> for GoTime {
 // base64 (standard alphabet, padded) for STREAM.MSG.GET payloads
 // ---------------------------------------------------------------------------------------------
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// Standard padded base64, as Go encodes `[]byte` in JSON.
 pub fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let n = match chunk.len() {
-            3 => (chunk[0] as u32) << 16 | (chunk[1] as u32) << 8 | chunk[2] as u32,
-            2 => (chunk[0] as u32) << 16 | (chunk[1] as u32) << 8,
-            _ => (chunk[0] as u32) << 16,
-        };
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    data_encoding::BASE64.encode(data)
 }
 
 /// Decode standard padded base64; `None` if malformed.
 pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let b = s.as_bytes();
-    if b.len() % 4 != 0 {
-        return None;
-    }
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let mut out = Vec::with_capacity(b.len() / 4 * 3);
-    for (ci, chunk) in b.chunks(4).enumerate() {
-        let last = ci == b.len() / 4 - 1;
-        let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
-        if pad > 2 || (pad > 0 && !last) {
-            return None;
-        }
-        let mut n = 0u32;
-        for &c in &chunk[..4 - pad] {
-            n = n << 6 | val(c)?;
-        }
-        n <<= 6 * pad as u32;
-        out.push((n >> 16) as u8);
-        if pad < 2 {
-            out.push((n >> 8) as u8);
-        }
-        if pad < 1 {
-            out.push(n as u8);
-        }
-    }
-    Some(out)
+    data_encoding::BASE64.decode(s.as_bytes()).ok()
 }
 
 mod b64_bytes {
@@ -556,10 +505,42 @@ pub struct RePublish {
     pub headers_only: bool,
 }
 
+/// `external` of a stream source: the other domain's API prefix and deliver prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ExternalStream {
+    #[serde(default, deserialize_with = "nd")]
+    pub api: String,
+    #[serde(default, deserialize_with = "nd")]
+    pub deliver: String,
+}
+
+/// A `mirror` or `sources[]` entry of a StreamConfig (2.9.10 key order; `{"name":"C"}`,
+/// `{"name":"C","filter_subject":"c.a"}` [observed]). Keys this type does not know (2.10's
+/// `subject_transforms`...) are kept in `extra` and written back after the known ones.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StreamSource {
+    #[serde(default, deserialize_with = "nd")]
+    pub name: String,
+    #[serde(default, deserialize_with = "nd", skip_serializing_if = "is_zero_u64")]
+    pub opt_start_seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_start_time: Option<GoTime>,
+    #[serde(
+        default,
+        deserialize_with = "nd",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub filter_subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalStream>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
 /// A stream's configuration: the body of `STREAM.CREATE` / `STREAM.UPDATE` and the `config`
 /// of a StreamInfo. Field order and omission follow nats-server 2.9.10's output [observed].
-/// `mirror` / `sources` entries are kept as raw JSON (StreamSource: `name`, `opt_start_seq`,
-/// `opt_start_time`, `filter_subject`, `external{api,deliver}`).
+/// `mirror` / `sources` entries are [`StreamSource`]s (typed so that key order matches;
+/// unknown keys are passed through).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct StreamConfig {
     #[serde(default, deserialize_with = "nd")]
@@ -612,13 +593,13 @@ pub struct StreamConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<Placement>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mirror: Option<serde_json::Value>,
+    pub mirror: Option<StreamSource>,
     #[serde(
         default,
         deserialize_with = "nd",
         skip_serializing_if = "Vec::is_empty"
     )]
-    pub sources: Vec<serde_json::Value>,
+    pub sources: Vec<StreamSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub republish: Option<RePublish>,
     #[serde(default, deserialize_with = "nd")]
@@ -926,7 +907,7 @@ pub struct StreamState {
 pub struct StreamSourceInfo {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external: Option<serde_json::Value>,
+    pub external: Option<ExternalStream>,
     pub lag: u64,
     pub active: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1261,7 +1242,7 @@ impl ApiError {
     pub fn not_empty_request() -> ApiError {
         ApiError::new(400, 10038, "expected an empty request payload")
     }
-    /// 503/10039 [doc]
+    /// 503/10039 [obs] (account info, create, names...)
     pub fn not_enabled_for_account() -> ApiError {
         ApiError::new(503, 10039, "JetStream not enabled for account")
     }
@@ -1273,11 +1254,11 @@ impl ApiError {
     pub fn insufficient_resources() -> ApiError {
         ApiError::new(503, 10023, "insufficient resources")
     }
-    /// 500/10028 [doc]
+    /// 500/10028 [obs] memory stream max_bytes above the account's max_mem
     pub fn memory_resources_exceeded() -> ApiError {
         ApiError::new(500, 10028, "insufficient memory resources available")
     }
-    /// 500/10047 [doc]
+    /// 500/10047 [obs] file stream max_bytes above the account's max_file
     pub fn storage_resources_exceeded() -> ApiError {
         ApiError::new(500, 10047, "insufficient storage resources available")
     }
@@ -1332,7 +1313,7 @@ impl ApiError {
     pub fn mirror_with_subjects() -> ApiError {
         ApiError::new(400, 10034, "stream mirrors can not contain subjects")
     }
-    /// 400/10031 [doc]
+    /// 400/10031 [obs]
     pub fn mirror_with_sources() -> ApiError {
         ApiError::new(
             400,
@@ -1340,15 +1321,15 @@ impl ApiError {
             "stream mirrors can not also contain other sources",
         )
     }
-    /// 400/10033 [doc]
-    pub fn mirror_with_start_seq_and_time() -> ApiError {
+    /// 400/10021 [obs] a source/mirror `external.api` that collides with the local API.
+    pub fn external_api_overlap(prefix: &str, api: &str) -> ApiError {
         ApiError::new(
             400,
-            10033,
-            "stream mirrors can not have both start seq and start time configured",
+            10021,
+            format!("stream external api prefix {prefix} must not overlap with {api}"),
         )
     }
-    /// 400/10027 [doc]
+    /// 400/10027 [obs]
     pub fn maximum_streams_limit() -> ApiError {
         ApiError::new(400, 10027, "maximum number of streams reached")
     }
@@ -1362,8 +1343,8 @@ impl ApiError {
         ApiError::new(500, 10110, "stream purge not permitted")
     }
     /// 500/10057 [obs] MSG.DELETE failed; observed texts: `message delete not permitted`
-    /// (deny_delete), `stream store EOF` (seq beyond last on a file store, and on a stream
-    /// with no messages), `no message found` (seq 0).
+    /// (deny_delete); on a file stream `stream store EOF` (seq past the last, or an empty
+    /// stream) and `no message found` (seq 0 or already deleted).
     pub fn msg_delete_failed(description: impl Into<String>) -> ApiError {
         ApiError::new(500, 10057, description)
     }
@@ -1371,7 +1352,9 @@ impl ApiError {
     pub fn msg_delete_not_permitted() -> ApiError {
         ApiError::msg_delete_failed("message delete not permitted")
     }
-    /// 400/10043 [doc] (2.9.10 answered 10057 `stream store EOF` for a missing seq [obs]).
+    /// 400/10043 [obs] MSG.DELETE of a missing seq on a **memory** stream. A file stream
+    /// answers 500/10057 instead ([`ApiError::msg_delete_failed`]: `stream store EOF` past
+    /// the last seq or on an empty stream, `no message found` for an already deleted one).
     pub fn sequence_not_found(seq: u64) -> ApiError {
         ApiError::new(400, 10043, format!("sequence {seq} not found"))
     }
@@ -1402,11 +1385,11 @@ impl ApiError {
     pub fn message_too_large() -> ApiError {
         ApiError::new(400, 10054, "message size exceeds maximum allowed")
     }
-    /// 400/10097 [doc] header larger than 64 KiB.
+    /// 400/10097 [obs] header larger than 64 KiB.
     pub fn header_too_large() -> ApiError {
         ApiError::new(400, 10097, "header size exceeds maximum allowed of 64k")
     }
-    /// 503/10077 [obs for `maximum messages exceeded`] store refused the message; texts:
+    /// 503/10077 [obs, all three texts] store refused the message (discard new); texts:
     /// [`MAX_MSGS_EXCEEDED`], [`MAX_BYTES_EXCEEDED`], [`MAX_MSGS_PER_SUBJECT_EXCEEDED`].
     pub fn store_failed(description: impl Into<String>) -> ApiError {
         ApiError::new(503, 10077, description)
@@ -1586,7 +1569,7 @@ impl ApiError {
     pub fn consumer_exists_and_active() -> ApiError {
         ApiError::new(400, 10105, "consumer already exists and is still active")
     }
-    /// 400/10026 [obs]
+    /// 400/10026 [obs] stream max_consumers and account max_consumers alike.
     pub fn maximum_consumers_limit() -> ApiError {
         ApiError::new(400, 10026, "maximum consumers limit reached")
     }
@@ -1899,3 +1882,677 @@ api_response!(
         success: bool,
     }
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every JSON reply captured from nats-server 2.9.10 (`nats-server -js`, single server)
+    /// while provoking the API: responses, PubAcks and errors, one per line (data, verbatim).
+    const CAPTURED: &str = r#"
+{"type":"io.nats.jetstream.api.v1.account_info_response","memory":0,"storage":0,"streams":0,"consumers":0,"limits":{"max_memory":-1,"max_storage":-1,"max_streams":-1,"max_consumers":-1,"max_ack_pending":-1,"memory_max_stream_bytes":-1,"storage_max_stream_bytes":-1,"max_bytes_required":false},"api":{"total":0,"errors":0}}
+{"type":"io.nats.jetstream.api.v1.stream_names_response","total":0,"offset":0,"limit":1024,"streams":null}
+{"type":"io.nats.jetstream.api.v1.stream_list_response","total":0,"offset":0,"limit":256,"streams":[]}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"S","subjects":["s.\u003e"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:41:46.048705212Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":400,"err_code":10058,"description":"stream name already in use with a different configuration"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":400,"err_code":10065,"description":"subjects overlap with an existing stream"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":400,"err_code":10056,"description":"stream name in subject does not match request"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":400,"err_code":10025,"description":"invalid JSON"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"NOSUBJ","subjects":["NOSUBJ"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:41:49.908913827Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"FULL","description":"d\u003c\u003e\u0026","subjects":["f.*"],"retention":"workqueue","max_consumers":3,"max_msgs":2,"max_bytes":10000,"max_age":60000000000,"max_msgs_per_subject":5,"max_msg_size":100,"discard":"new","storage":"memory","num_replicas":1,"duplicate_window":1000000000,"republish":{"src":"f.\u003e","dest":"rp.\u003e"},"allow_direct":true,"mirror_direct":false,"sealed":false,"deny_delete":true,"deny_purge":true,"allow_rollup_hdrs":false},"created":"2026-11-22T06:41:49.952748029Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":500,"err_code":10074,"description":"replicas \u003e 1 not supported in non-clustered mode"}}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","total":0,"offset":0,"limit":0,"config":{"name":"S","subjects":["s.\u003e"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:41:46.048705212Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0}}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","error":{"code":404,"err_code":10059,"description":"stream not found"},"total":0,"offset":0,"limit":0}
+{"type":"io.nats.jetstream.api.v1.stream_names_response","total":3,"offset":0,"limit":1024,"streams":["FULL","NOSUBJ","S"]}
+{"type":"io.nats.jetstream.api.v1.stream_names_response","total":1,"offset":1,"limit":1024,"streams":null}
+{"stream":"S", "seq":1}
+{"stream":"S", "seq":2}
+{"stream":"S", "seq":2,"duplicate": true}
+{"error":{"code":400,"err_code":10060,"description":"expected stream does not match"},"stream":"S","seq":0}
+{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 2"},"stream":"S","seq":0}
+{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 0"},"stream":"S","seq":0}
+{"error":{"code":400,"err_code":10070,"description":"wrong last msg ID: m1"},"stream":"S","seq":0}
+{"error":{"code":500,"err_code":10111,"description":"rollup not permitted"},"stream":"S","seq":0}
+{"error":{"code":400,"err_code":10054,"description":"message size exceeds maximum allowed"},"stream":"FULL","seq":0}
+{"stream":"FULL", "seq":1}
+{"stream":"FULL", "seq":2}
+{"error":{"code":503,"err_code":10077,"description":"maximum messages exceeded"},"stream":"FULL","seq":0}
+{"type":"io.nats.jetstream.api.v1.stream_purge_response","error":{"code":500,"err_code":10110,"description":"stream purge not permitted"},"purged":0}
+{"type":"io.nats.jetstream.api.v1.stream_msg_delete_response","error":{"code":500,"err_code":10057,"description":"message delete not permitted"}}
+{"type":"io.nats.jetstream.api.v1.stream_msg_get_response","message":{"subject":"s.a","seq":1,"data":"aGVsbG8=","time":"2026-11-22T06:41:50.228478959Z"}}
+{"type":"io.nats.jetstream.api.v1.stream_msg_get_response","error":{"code":404,"err_code":10037,"description":"no message found"}}
+{"type":"io.nats.jetstream.api.v1.stream_msg_get_response","message":{"subject":"s.a","seq":2,"hdrs":"TkFUUy8xLjANCk5hdHMtTXNnLUlkOiBtMQ0KDQo=","data":"aGVsbG8=","time":"2026-11-22T06:41:50.272524022Z"}}
+{"type":"io.nats.jetstream.api.v1.stream_msg_delete_response","error":{"code":500,"err_code":10057,"description":"stream store EOF"}}
+{"type":"io.nats.jetstream.api.v1.stream_msg_delete_response","success":true}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","total":0,"offset":0,"limit":0,"config":{"name":"S","subjects":["s.\u003e"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:41:46.048705212Z","state":{"messages":0,"bytes":0,"first_seq":3,"first_ts":"1970-01-01T00:00:00Z","last_seq":2,"last_ts":"2026-11-22T06:41:50.272524022Z","consumer_count":0}}
+{"type":"io.nats.jetstream.api.v1.stream_purge_response","success":true,"purged":0}
+{"type":"io.nats.jetstream.api.v1.stream_list_response","total":3,"offset":0,"limit":256,"streams":[{"config":{"name":"FULL","description":"d\u003c\u003e\u0026","subjects":["f.*"],"retention":"workqueue","max_consumers":3,"max_msgs":2,"max_bytes":10000,"max_age":60000000000,"max_msgs_per_subject":5,"max_msg_size":100,"discard":"new","storage":"memory","num_replicas":1,"duplicate_window":1000000000,"republish":{"src":"f.\u003e","dest":"rp.\u003e"},"allow_direct":true,"mirror_direct":false,"sealed":false,"deny_delete":true,"deny_purge":true,"allow_rollup_hdrs":false},"created":"2026-11-22T06:41:49.952748029Z","state":{"messages":2,"bytes":40,"first_seq":1,"first_ts":"2026-11-22T06:41:50.632504534Z","last_seq":2,"last_ts":"2026-11-22T06:41:50.676457618Z","num_subjects":2,"consumer_count":0}},{"config":{"name":"NOSUBJ","subjects":["NOSUBJ"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:41:49.908913827Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0}},{"config":{"name":"S","subjects":["s.\u003e"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:41:46.048705212Z","state":{"messages":0,"bytes":0,"first_seq":3,"first_ts":"0001-01-01T00:00:00Z","last_seq":2,"last_ts":"2026-11-22T06:41:50.272524022Z","consumer_count":0}}]}
+{"type":"io.nats.jetstream.api.v1.stream_update_response","error":{"code":500,"err_code":10052,"description":"stream configuration update can not change storage type"}}
+{"type":"io.nats.jetstream.api.v1.stream_update_response","config":{"name":"S","subjects":["s.\u003e"],"retention":"limits","max_consumers":-1,"max_msgs":10,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:41:46.048705212Z","state":{"messages":0,"bytes":0,"first_seq":3,"first_ts":"0001-01-01T00:00:00Z","last_seq":2,"last_ts":"2026-11-22T06:41:50.272524022Z","consumer_count":0}}
+{"type":"io.nats.jetstream.api.v1.stream_update_response","error":{"code":404,"err_code":10059,"description":"stream not found"}}
+{"type":"io.nats.jetstream.api.v1.stream_delete_response","error":{"code":404,"err_code":10059,"description":"stream not found"}}
+{"type":"io.nats.jetstream.api.v1.stream_delete_response","success":true}
+{"type":"io.nats.jetstream.api.v1.account_info_response","memory":40,"storage":0,"streams":2,"consumers":0,"limits":{"max_memory":-1,"max_storage":-1,"max_streams":-1,"max_consumers":-1,"max_ack_pending":-1,"memory_max_stream_bytes":-1,"storage_max_stream_bytes":-1,"max_bytes_required":false},"api":{"total":34,"errors":14}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":500,"err_code":10052,"description":"stream name is required and can not contain '.', '*', '\u003e'"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"C","subjects":["c.\u003e"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:43:42.772614456Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"W","subjects":["w.\u003e"],"retention":"workqueue","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:43:42.8167584Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"M","subjects":["m.\u003e"],"retention":"limits","max_consumers":1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:43:42.860643199Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":500,"err_code":10052,"description":"max age needs to be \u003e= 100ms"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"DW","subjects":["dw"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":60000000000,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":60000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:43:42.948685285Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":500,"err_code":10052,"description":"roll-ups require the purge permission"}}
+{"type":"io.nats.jetstream.api.v1.consumer_names_response","total":0,"offset":0,"limit":1024,"consumers":[]}
+{"type":"io.nats.jetstream.api.v1.consumer_list_response","total":0,"offset":0,"limit":256,"consumers":[]}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"D0","created":"2026-11-22T06:43:43.124610559Z","config":{"durable_name":"D0","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"D1","created":"2026-11-22T06:43:43.168601401Z","config":{"durable_name":"D1","name":"D1","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":500,"err_code":10012,"description":"deliver policy can not be updated"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"NAMED1","created":"2026-11-22T06:43:43.300607974Z","config":{"name":"NAMED1","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"inactive_threshold":5000000000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"kMx8yR39","created":"2026-11-22T06:43:43.344678002Z","config":{"deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_ack_pending":1000,"deliver_subject":"dlv.x","inactive_threshold":5000000000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"etcpGThs","created":"2026-11-22T06:43:43.388582846Z","config":{"deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","deliver_subject":"dlv.y","inactive_threshold":5000000000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"NONE","created":"2026-11-22T06:43:43.432546903Z","config":{"durable_name":"NONE","name":"NONE","deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","max_waiting":512,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"FULLC","created":"2026-11-22T06:43:43.476589313Z","config":{"durable_name":"FULLC","name":"FULLC","description":"dd","deliver_policy":"by_start_sequence","opt_start_seq":5,"ack_policy":"all","ack_wait":1000000000,"max_deliver":5,"backoff":[1000000000,2000000000],"filter_subject":"c.\u003e","replay_policy":"original","sample_freq":"50%","max_waiting":10,"max_ack_pending":20,"headers_only":true,"max_batch":7,"max_expires":9000000000,"max_bytes":1000,"inactive_threshold":60000000000,"num_replicas":1,"mem_storage":true},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"PUSHF","created":"2026-11-22T06:43:43.520708762Z","config":{"durable_name":"PUSHF","name":"PUSHF","deliver_policy":"by_start_time","opt_start_time":"2020-01-01T00:00:00Z","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","rate_limit_bps":1000,"max_ack_pending":1000,"idle_heartbeat":5000000000,"flow_control":true,"deliver_subject":"dlv.z","deliver_group":"q","num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10017,"description":"consumer name in subject does not match durable name in request"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"X","created":"2026-11-22T06:43:43.608592746Z","config":{"durable_name":"X","name":"X","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10131,"description":"Consumer create request did not match filtered subject from create subject"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10020,"description":"consumer expected to be ephemeral but a durable name was set in request"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10056,"description":"stream name in subject does not match request"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":404,"err_code":10059,"description":"stream not found"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10025,"description":"invalid JSON"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10093,"description":"consumer filter subject is not a valid subset of the interest subjects"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10088,"description":"consumer idle heartbeat requires a push based consumer"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10089,"description":"consumer flow control requires a push based consumer"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10108,"description":"consumer with flow control also needs heartbeats"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10080,"description":"consumer in push mode can not set max waiting"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10083,"description":"consumer idle heartbeat needs to be \u003e= 100ms"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10079,"description":"consumer deliver subject has wildcards"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10081,"description":"consumer deliver subject forms a cycle"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10116,"description":"max deliver is required to be \u003e length of backoff values"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10094,"description":"consumer delivery policy is deliver by start sequence, but optional start sequence is not set"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10094,"description":"consumer delivery policy is deliver by start time, but optional start time is not set"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10094,"description":"consumer delivery policy is deliver all, but optional start sequence is also set"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10094,"description":"consumer delivery policy is deliver last per subject, but optional filter subject is not set"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"i73GAYt0","created":"2026-11-22T06:43:44.536539586Z","config":{"deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"deliver_group":"g","inactive_threshold":5000000000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10087,"description":"consumer max waiting needs to be positive"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10018,"description":"consumer expected to be durable but a durable name was not set"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10084,"description":"consumer in pull mode requires ack policy"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10098,"description":"workqueue stream requires explicit ack"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"W","name":"W1","created":"2026-11-22T06:43:44.844637232Z","config":{"durable_name":"W1","name":"W1","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10099,"description":"multiple non-filtered consumers not allowed on workqueue stream"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10100,"description":"filtered consumer not unique on workqueue stream"}}
+{"type":"io.nats.jetstream.api.v1.consumer_delete_response","success":true}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"W","name":"W3","created":"2026-11-22T06:43:45.035911171Z","config":{"durable_name":"W3","name":"W3","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"filter_subject":"w.a","replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"M","name":"M1","created":"2026-11-22T06:43:45.168561976Z","config":{"durable_name":"M1","name":"M1","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10026,"description":"maximum consumers limit reached"}}
+{"stream":"C", "seq":1}
+{"stream":"C", "seq":2}
+{"type":"io.nats.jetstream.api.v1.consumer_info_response","stream_name":"C","name":"D1","created":"2026-11-22T06:43:43.168601401Z","config":{"durable_name":"D1","name":"D1","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":2}
+{"type":"io.nats.jetstream.api.v1.consumer_info_response","error":{"code":404,"err_code":10014,"description":"consumer not found"}}
+{"type":"io.nats.jetstream.api.v1.consumer_info_response","error":{"code":404,"err_code":10059,"description":"stream not found"}}
+{"type":"io.nats.jetstream.api.v1.consumer_names_response","total":10,"offset":0,"limit":1024,"consumers":["D0","D1","FULLC","NAMED1","NONE","PUSHF","X","etcpGThs","i73GAYt0","kMx8yR39"]}
+{"type":"io.nats.jetstream.api.v1.consumer_names_response","total":10,"offset":10,"limit":1024,"consumers":[]}
+{"type":"io.nats.jetstream.api.v1.consumer_list_response","total":10,"offset":5,"limit":256,"consumers":[{"stream_name":"C","name":"PUSHF","created":"2026-11-22T06:43:43.520708762Z","config":{"durable_name":"PUSHF","name":"PUSHF","deliver_policy":"by_start_time","opt_start_time":"2020-01-01T00:00:00Z","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","rate_limit_bps":1000,"max_ack_pending":1000,"idle_heartbeat":5000000000,"flow_control":true,"deliver_subject":"dlv.z","deliver_group":"q","num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":2},{"stream_name":"C","name":"X","created":"2026-11-22T06:43:43.608592746Z","config":{"durable_name":"X","name":"X","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":2},{"stream_name":"C","name":"etcpGThs","created":"2026-11-22T06:43:43.388582846Z","config":{"deliver_policy":"all","ack_policy":"none","max_deliver":-1,"replay_policy":"instant","deliver_subject":"dlv.y","inactive_threshold":5000000000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":2},{"stream_name":"C","name":"i73GAYt0","created":"2026-11-22T06:43:44.536539586Z","config":{"deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"deliver_group":"g","inactive_threshold":5000000000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":2},{"stream_name":"C","name":"kMx8yR39","created":"2026-11-22T06:43:43.344678002Z","config":{"deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_ack_pending":1000,"deliver_subject":"dlv.x","inactive_threshold":5000000000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":2}]}
+{"type":"io.nats.jetstream.api.v1.consumer_list_response","error":{"code":404,"err_code":10059,"description":"stream not found"},"total":0,"offset":0,"limit":0,"consumers":[]}
+{"type":"io.nats.jetstream.api.v1.consumer_names_response","error":{"code":404,"err_code":10059,"description":"stream not found"},"total":0,"offset":0,"limit":0,"consumers":[]}
+{"type":"io.nats.jetstream.api.v1.consumer_delete_response","error":{"code":404,"err_code":10014,"description":"consumer not found"}}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","total":0,"offset":0,"limit":0,"config":{"name":"C","subjects":["c.\u003e"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:43:42.772614456Z","state":{"messages":2,"bytes":68,"first_seq":1,"first_ts":"2026-11-22T06:43:45.256470514Z","last_seq":2,"last_ts":"2026-11-22T06:43:45.300460398Z","num_subjects":2,"consumer_count":9}}
+{"type":"io.nats.jetstream.api.v1.consumer_info_response","stream_name":"C","name":"D1","created":"2026-11-22T06:43:43.168601401Z","config":{"durable_name":"D1","name":"D1","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"delivered":{"consumer_seq":2,"stream_seq":2,"last_active":"2026-11-22T06:43:45.87657996Z"},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":2,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.stream_msg_get_response","error":{"code":400,"err_code":10003,"description":"bad request"}}
+{"type":"io.nats.jetstream.api.v1.stream_msg_get_response","error":{"code":400,"err_code":10025,"description":"invalid JSON"}}
+{"type":"io.nats.jetstream.api.v1.stream_msg_delete_response","error":{"code":400,"err_code":10003,"description":"bad request"}}
+{"type":"io.nats.jetstream.api.v1.stream_msg_delete_response","error":{"code":500,"err_code":10057,"description":"no message found"}}
+{"type":"io.nats.jetstream.api.v1.stream_purge_response","error":{"code":400,"err_code":10025,"description":"invalid JSON"},"purged":0}
+{"type":"io.nats.jetstream.api.v1.stream_purge_response","error":{"code":400,"err_code":10003,"description":"bad request"},"purged":0}
+{"type":"io.nats.jetstream.api.v1.stream_names_response","error":{"code":400,"err_code":10025,"description":"invalid JSON"},"total":0,"offset":0,"limit":0,"streams":null}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","error":{"code":400,"err_code":10025,"description":"invalid JSON"},"total":0,"offset":0,"limit":0}
+{"type":"io.nats.jetstream.api.v1.stream_delete_response","error":{"code":400,"err_code":10038,"description":"expected an empty request payload"}}
+{"type":"io.nats.jetstream.api.v1.stream_update_response","error":{"code":500,"err_code":10052,"description":"stream configuration update can not change retention policy"}}
+{"type":"io.nats.jetstream.api.v1.stream_update_response","error":{"code":400,"err_code":10056,"description":"stream name in subject does not match request"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":400,"err_code":10034,"description":"stream mirrors can not contain subjects"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"MIR","retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"mirror":{"name":"C"},"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:43:46.624560272Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"SRCS","retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"sources":[{"name":"C","filter_subject":"c.a"},{"name":"W"}],"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:43:46.668563645Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","total":0,"offset":0,"limit":0,"config":{"name":"MIR","retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"mirror":{"name":"C"},"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:43:46.624560272Z","state":{"messages":2,"bytes":68,"first_seq":1,"first_ts":"2026-11-22T06:43:45.256470514Z","last_seq":2,"last_ts":"2026-11-22T06:43:45.300460398Z","num_subjects":2,"consumer_count":0},"mirror":{"name":"C","lag":0,"active":86970985}}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","total":0,"offset":0,"limit":0,"config":{"name":"SRCS","retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"sources":[{"name":"C","filter_subject":"c.a"},{"name":"W"}],"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:43:46.668563645Z","state":{"messages":1,"bytes":75,"first_seq":1,"first_ts":"2026-11-22T06:43:46.669515367Z","last_seq":1,"last_ts":"2026-11-22T06:43:46.669515367Z","num_subjects":1,"consumer_count":0},"sources":[{"name":"C","lag":0,"active":87064919},{"name":"W","lag":0,"active":87077393}]}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":500,"err_code":10052,"description":"stream configuration for create can not be sealed"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"NA","subjects":["na"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":3,"max_msg_size":-1,"discard":"new","storage":"file","num_replicas":1,"no_ack":true,"duplicate_window":120000000000,"placement":{"tags":["a"]},"allow_direct":false,"mirror_direct":false,"discard_new_per_subject":true,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:49:33.556958397Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"NA2","subjects":["na2"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"no_ack":true,"duplicate_window":120000000000,"placement":{"cluster":"x"},"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:49:33.600855766Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"NUL","subjects":["NUL"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:49:33.644677963Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"NEG","subjects":["neg"],"retention":"limits","max_consumers":-3,"max_msgs":-7,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-2,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:49:33.688644716Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"UNK","subjects":["unk"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:49:33.732818929Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":500,"err_code":10052,"description":"duplicates window can not be larger then max age"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"W2","subjects":["w2.\u003e"],"retention":"workqueue","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:49:33.820694324Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10101,"description":"consumer must be deliver all on workqueue stream"}}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"AA","created":"2026-11-22T06:49:33.90849927Z","config":{"name":"AA","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"inactive_threshold":5000000000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":2}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"BB","created":"2026-11-22T06:49:33.996642257Z","config":{"name":"BB","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"inactive_threshold":5000000000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":2}
+{"stream":"SL", "seq":1}
+{"type":"io.nats.jetstream.api.v1.stream_update_response","config":{"name":"SL","subjects":["sl"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"new","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":true,"deny_delete":true,"deny_purge":true,"allow_rollup_hdrs":false},"created":"2026-11-22T06:49:34.12875302Z","state":{"messages":1,"bytes":33,"first_seq":1,"first_ts":"2026-11-22T06:49:34.129323953Z","last_seq":1,"last_ts":"2026-11-22T06:49:34.129323953Z","num_subjects":1,"consumer_count":0}}
+{"error":{"code":400,"err_code":10109,"description":"invalid operation on sealed stream"},"stream":"SL","seq":0}
+{"type":"io.nats.jetstream.api.v1.stream_purge_response","error":{"code":400,"err_code":10109,"description":"invalid operation on sealed stream"},"purged":0}
+{"type":"io.nats.jetstream.api.v1.stream_msg_delete_response","error":{"code":400,"err_code":10109,"description":"invalid operation on sealed stream"}}
+{"type":"io.nats.jetstream.api.v1.stream_msg_get_response","message":{"subject":"sl","seq":1,"data":"MQ==","time":"2026-11-22T06:49:34.129323953Z"}}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","total":2,"offset":0,"limit":100000,"config":{"name":"C","subjects":["c.\u003e"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:43:42.772614456Z","state":{"messages":2,"bytes":68,"first_seq":1,"first_ts":"2026-11-22T06:43:45.256470514Z","last_seq":2,"last_ts":"2026-11-22T06:43:45.300460398Z","num_subjects":2,"subjects":{"c.a":1,"c.b":1},"consumer_count":8}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":500,"err_code":10052,"description":"stream description is too long, maximum allowed is 4096"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":500,"err_code":10052,"description":"subject \"ov.a\" overlaps with \"ov.*\""}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":500,"err_code":10052,"description":"invalid subject"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"C","subjects":["c.\u003e"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:55:44.600959056Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"P1","created":"2026-11-22T06:55:44.648676374Z","config":{"durable_name":"P1","name":"P1","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_ack_pending":1000,"deliver_subject":"p1","num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","error":{"code":400,"err_code":10013,"description":"consumer name already in use"}}
+{"type":"io.nats.jetstream.api.v1.consumer_info_response","stream_name":"C","name":"P1","created":"2026-11-22T06:55:44.648676374Z","config":{"durable_name":"P1","name":"P1","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_ack_pending":1000,"deliver_subject":"p1","num_replicas":0},"delivered":{"consumer_seq":1,"stream_seq":1,"last_active":"2026-11-22T06:55:44.696826668Z"},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":1,"num_redelivered":0,"num_waiting":0,"num_pending":0,"push_bound":true}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"AN","created":"2026-11-22T06:55:44.840640168Z","config":{"durable_name":"AN","name":"AN","deliver_policy":"all","ack_policy":"none","ack_wait":1000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":5,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":1}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"C","name":"AN","created":"2026-11-22T06:55:44.840640168Z","config":{"durable_name":"AN","name":"AN","deliver_policy":"all","ack_policy":"none","ack_wait":1000000000,"max_deliver":-1,"filter_subject":"c.b","replay_policy":"instant","max_waiting":512,"max_ack_pending":5,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":0}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"DM","subjects":["dm"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":true,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:55:44.932631579Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"stream":"DM", "seq":1}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","total":0,"offset":0,"limit":0,"config":{"name":"DM","subjects":["dm"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":true,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:55:44.932631579Z","state":{"messages":1,"bytes":33,"first_seq":1,"first_ts":"2026-11-22T06:55:44.9805057Z","last_seq":1,"last_ts":"2026-11-22T06:55:44.9805057Z","num_subjects":1,"consumer_count":0}}
+{"type":"io.nats.jetstream.api.v1.account_info_response","memory":0,"storage":0,"streams":0,"consumers":0,"limits":{"max_memory":2000,"max_storage":100000,"max_streams":2,"max_consumers":1,"max_ack_pending":-1,"memory_max_stream_bytes":-1,"storage_max_stream_bytes":-1,"max_bytes_required":false},"domain":"hub","api":{"total":0,"errors":0}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"A1","subjects":["a1"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":50000,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:47.076846517Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"A2","subjects":["a2"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":1000,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"memory","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:47.120640108Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":400,"err_code":10027,"description":"maximum number of streams reached"}}
+{"stream":"A1", "domain":"hub", "seq":1}
+{"stream":"A1", "domain":"hub", "seq":2}
+{"stream":"A1", "domain":"hub", "seq":2,"duplicate": true}
+{"error":{"code":400,"err_code":10097,"description":"header size exceeds maximum allowed of 64k"},"stream":"A1","seq":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"A1","name":"X","created":"2026-11-22T06:58:47.504665347Z","config":{"durable_name":"X","name":"X","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":1},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":1}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"MB","subjects":["mb"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":120,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"new","storage":"memory","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:47.636668683Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"stream":"MB", "domain":"hub", "seq":1}
+{"error":{"code":503,"err_code":10077,"description":"maximum bytes exceeded"},"stream":"MB","seq":0}
+{"type":"io.nats.jetstream.api.v1.stream_msg_delete_response","error":{"code":400,"err_code":10043,"description":"sequence 9 not found"}}
+{"type":"io.nats.jetstream.api.v1.stream_msg_delete_response","error":{"code":400,"err_code":10043,"description":"sequence 1 not found"}}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","total":0,"offset":0,"limit":0,"config":{"name":"MB","subjects":["mb"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":120,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"new","storage":"memory","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:47.636668683Z","state":{"messages":0,"bytes":0,"first_seq":2,"first_ts":"0001-01-01T00:00:00Z","last_seq":1,"last_ts":"2026-11-22T06:58:47.6804649Z","consumer_count":0},"domain":"hub"}
+{"type":"io.nats.jetstream.api.v1.stream_list_response","error":{"code":400,"err_code":10025,"description":"invalid JSON"},"total":0,"offset":0,"limit":0,"streams":[]}
+{"type":"io.nats.jetstream.api.v1.consumer_list_response","error":{"code":400,"err_code":10025,"description":"invalid JSON"},"total":0,"offset":0,"limit":0,"consumers":[]}
+{"type":"io.nats.jetstream.api.v1.account_info_response","memory":0,"storage":0,"streams":2,"consumers":0,"limits":{"max_memory":2000,"max_storage":100000,"max_streams":2,"max_consumers":1,"max_ack_pending":-1,"memory_max_stream_bytes":-1,"storage_max_stream_bytes":-1,"max_bytes_required":false},"domain":"hub","api":{"total":25,"errors":13}}
+{"type":"io.nats.jetstream.api.v1.account_info_response","error":{"code":503,"err_code":10039,"description":"JetStream not enabled for account"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":503,"err_code":10039,"description":"JetStream not enabled for account"}}
+{"type":"io.nats.jetstream.api.v1.stream_names_response","error":{"code":503,"err_code":10039,"description":"JetStream not enabled for account"},"total":0,"offset":0,"limit":0,"streams":null}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":500,"err_code":10028,"description":"insufficient memory resources available"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":500,"err_code":10047,"description":"insufficient storage resources available"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"A6","subjects":["a6"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"memory","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:59.400884145Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"MS","subjects":["ms.*"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":1000,"max_age":0,"max_msgs_per_subject":1,"max_msg_size":-1,"discard":"new","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"discard_new_per_subject":true,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:59.48865435Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"stream":"MS", "domain":"hub", "seq":1}
+{"error":{"code":503,"err_code":10077,"description":"maximum messages per subject exceeded"},"stream":"MS","seq":0}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"MS","name":"N1","created":"2026-11-22T06:58:59.620677926Z","config":{"durable_name":"N1","name":"N1","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":1}
+{"type":"io.nats.jetstream.api.v1.consumer_create_response","stream_name":"MS","name":"N3","created":"2026-11-22T06:58:59.752641995Z","config":{"name":"N3","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"inactive_threshold":5000000000,"num_replicas":0},"delivered":{"consumer_seq":0,"stream_seq":0},"ack_floor":{"consumer_seq":0,"stream_seq":0},"num_ack_pending":0,"num_redelivered":0,"num_waiting":0,"num_pending":1}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","total":0,"offset":0,"limit":0,"config":{"name":"MS","subjects":["ms.*"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":1000,"max_age":0,"max_msgs_per_subject":1,"max_msg_size":-1,"discard":"new","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"discard_new_per_subject":true,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:59.48865435Z","state":{"messages":1,"bytes":35,"first_seq":1,"first_ts":"2026-11-22T06:58:59.532466351Z","last_seq":1,"last_ts":"2026-11-22T06:58:59.532466351Z","num_subjects":1,"consumer_count":1},"domain":"hub"}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":400,"err_code":10021,"description":"stream external api prefix $JS.API must not overlap with $JS.API"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":400,"err_code":10031,"description":"stream mirrors can not also contain other sources"}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"MY","retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"mirror":{"name":"MS","opt_start_seq":1,"opt_start_time":"2020-01-01T00:00:00Z"},"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:58:59.928613856Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"MZ","retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"mirror":{"name":"S","filter_subject":"s.a"},"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:59:06.464777737Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"MT","retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"mirror":{"name":"S","opt_start_seq":2,"external":{"api":"$JS.x.API","deliver":"dx"}},"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:59:06.508583996Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_info_response","total":0,"offset":0,"limit":0,"config":{"name":"MT","retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"mirror":{"name":"S","opt_start_seq":2,"external":{"api":"$JS.x.API","deliver":"dx"}},"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:59:06.508583996Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"mirror":{"name":"S","external":{"api":"$JS.x.API","deliver":"dx"},"lag":0,"active":-1}}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"SX","retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"sources":[{"name":"S","external":{"api":"$JS.x.API","deliver":"dx"}}],"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:59:06.596662764Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+{"type":"io.nats.jetstream.api.v1.stream_create_response","config":{"name":"SV","description":"\u0008\u000c\u2028\u003c\u0001\té","subjects":["sv"],"retention":"limits","max_consumers":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msgs_per_subject":-1,"max_msg_size":-1,"discard":"old","storage":"file","num_replicas":1,"duplicate_window":120000000000,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false},"created":"2026-11-22T06:59:09.008703073Z","state":{"messages":0,"bytes":0,"first_seq":0,"first_ts":"0001-01-01T00:00:00Z","last_seq":0,"last_ts":"0001-01-01T00:00:00Z","consumer_count":0},"did_create":true}
+"#;
+
+    fn rt<T: DeserializeOwned + Serialize>(line: &str) -> Vec<u8> {
+        let v: T = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        to_go_json(&v)
+    }
+
+    fn reencode(line: &str) -> Vec<u8> {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let Some(t) = v.get("type").and_then(|t| t.as_str()) else {
+            let ack: PubAck = serde_json::from_str(line).unwrap();
+            return ack.encode();
+        };
+        match t.strip_prefix(API_TYPE_PREFIX).unwrap() {
+            "account_info_response" => rt::<AccountInfoResponse>(line),
+            "stream_create_response" => rt::<StreamCreateResponse>(line),
+            "stream_update_response" => rt::<StreamUpdateResponse>(line),
+            "stream_info_response" => rt::<StreamInfoResponse>(line),
+            "stream_names_response" => rt::<StreamNamesResponse>(line),
+            "stream_list_response" => rt::<StreamListResponse>(line),
+            "stream_delete_response" => rt::<StreamDeleteResponse>(line),
+            "stream_purge_response" => rt::<StreamPurgeResponse>(line),
+            "stream_msg_get_response" => rt::<StreamMsgGetResponse>(line),
+            "stream_msg_delete_response" => rt::<StreamMsgDeleteResponse>(line),
+            "consumer_create_response" => rt::<ConsumerCreateResponse>(line),
+            "consumer_info_response" => rt::<ConsumerInfoResponse>(line),
+            "consumer_names_response" => rt::<ConsumerNamesResponse>(line),
+            "consumer_list_response" => rt::<ConsumerListResponse>(line),
+            "consumer_delete_response" => rt::<ConsumerDeleteResponse>(line),
+            other => panic!("no type for {other}"),
+        }
+    }
+
+    #[test]
+    fn captured_replies_round_trip_byte_for_byte() {
+        let mut n = 0;
+        for line in CAPTURED.lines().filter(|l| !l.is_empty()) {
+            let out = String::from_utf8(reencode(line)).unwrap();
+            assert_eq!(out, line);
+            n += 1;
+        }
+        assert!(n > 150, "{n}");
+    }
+
+    /// Find the captured reply whose text contains `needle` (first match).
+    fn captured(needle: &str) -> &'static str {
+        CAPTURED
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no fixture with {needle}"))
+    }
+
+    fn stream_cfg(needle: &str) -> StreamConfig {
+        let r: StreamCreateResponse = serde_json::from_str(captured(needle)).unwrap();
+        r.info.expect("info").config
+    }
+
+    fn consumer_cfg(needle: &str) -> ConsumerConfig {
+        let r: ConsumerCreateResponse = serde_json::from_str(captured(needle)).unwrap();
+        r.info.expect("info").config
+    }
+
+    fn req_stream(body: &str) -> StreamConfig {
+        parse_request::<StreamCreateRequest>(body.as_bytes())
+            .unwrap()
+            .with_defaults()
+    }
+
+    fn req_consumer(body: &str) -> ConsumerConfig {
+        parse_request::<CreateConsumerRequest>(body.as_bytes())
+            .unwrap()
+            .config
+            .with_defaults()
+    }
+
+    #[test]
+    fn stream_defaults_match_nats_server() {
+        let cases = [
+            (
+                r#"{"name":"S","subjects":["s.>"]}"#,
+                r#"{"name":"S","subjects":["s.\u003e"]"#,
+            ),
+            (r#"{"name":"NOSUBJ"}"#, r#"{"name":"NOSUBJ""#),
+            (
+                r#"{"name":"DW","subjects":["dw"],"max_age":60000000000}"#,
+                r#"{"name":"DW""#,
+            ),
+            (
+                r#"{"name":"MIR","mirror":{"name":"C"}}"#,
+                r#"{"name":"MIR""#,
+            ),
+            (
+                r#"{"name":"SRCS","sources":[{"name":"C","filter_subject":"c.a"},{"name":"W"}]}"#,
+                r#"{"name":"SRCS""#,
+            ),
+            (
+                r#"{"name":"NEG","subjects":["neg"],"max_msgs":-7,"max_consumers":-3,"max_msg_size":-2,"num_replicas":0,"duplicate_window":0}"#,
+                r#"{"name":"NEG""#,
+            ),
+            (
+                r#"{"name":"NUL","subjects":null,"max_msgs":null,"description":null}"#,
+                r#"{"name":"NUL""#,
+            ),
+            (
+                r#"{"name":"UNK","subjects":["unk"],"whatever":1}"#,
+                r#"{"name":"UNK""#,
+            ),
+            (
+                r#"{"name":"NA","subjects":["na"],"no_ack":true,"template_owner":"","placement":{"cluster":"","tags":["a"]},"discard_new_per_subject":true,"discard":"new","max_msgs_per_subject":3}"#,
+                r#"{"name":"NA""#,
+            ),
+            (
+                r#"{"name":"FULL","subjects":["f.*"],"retention":"workqueue","max_consumers":3,"max_msgs":2,"max_bytes":10000,"max_age":60000000000,"max_msgs_per_subject":5,"max_msg_size":100,"discard":"new","storage":"memory","num_replicas":1,"duplicate_window":1000000000,"no_ack":false,"deny_delete":true,"deny_purge":true,"allow_rollup_hdrs":false,"allow_direct":true,"description":"d<>&","republish":{"src":"f.>","dest":"rp.>"}}"#,
+                r#"stream_create_response","config":{"name":"FULL""#,
+            ),
+        ];
+        for (req, needle) in cases {
+            let want = stream_cfg(&format!(
+                "stream_create_response\",\"config\":{}",
+                needle.trim_start_matches("stream_create_response\",\"config\":")
+            ));
+            let got = req_stream(req);
+            assert_eq!(got, want, "{req}");
+            assert_eq!(to_go_json(&got), to_go_json(&want));
+        }
+    }
+
+    #[test]
+    fn sealed_update_defaults() {
+        let got = req_stream(r#"{"name":"SL","subjects":["sl"],"sealed":true}"#);
+        let r: StreamUpdateResponse =
+            serde_json::from_str(captured(r#"stream_update_response","config":{"name":"SL""#))
+                .unwrap();
+        assert_eq!(got, r.info.unwrap().config);
+    }
+
+    #[test]
+    fn consumer_defaults_match_nats_server() {
+        // (request body, fixture needle, name the subject handler sets)
+        let cases = [
+            (
+                r#"{"stream_name":"C","config":{"durable_name":"D0","ack_policy":"explicit"}}"#,
+                r#""name":"D0","created""#,
+                "",
+            ),
+            (
+                r#"{"stream_name":"C","config":{"durable_name":"D1","ack_policy":"explicit"}}"#,
+                r#"consumer_create_response","stream_name":"C","name":"D1""#,
+                "D1",
+            ),
+            (
+                r#"{"stream_name":"C","config":{"ack_policy":"explicit"}}"#,
+                r#""name":"NAMED1","created""#,
+                "NAMED1",
+            ),
+            (
+                r#"{"stream_name":"C","config":{"ack_policy":"explicit","deliver_subject":"dlv.x"}}"#,
+                r#""deliver_subject":"dlv.x""#,
+                "",
+            ),
+            (
+                r#"{"stream_name":"C","config":{"ack_policy":"none","deliver_subject":"dlv.y"}}"#,
+                r#""deliver_subject":"dlv.y""#,
+                "",
+            ),
+            (
+                r#"{"stream_name":"C","config":{"durable_name":"NONE"}}"#,
+                r#""name":"NONE","created""#,
+                "NONE",
+            ),
+            (
+                r#"{"stream_name":"C","config":{"durable_name":"FULLC","description":"dd","deliver_policy":"by_start_sequence","opt_start_seq":5,"ack_policy":"all","ack_wait":5000000000,"max_deliver":5,"backoff":[1000000000,2000000000],"filter_subject":"c.>","replay_policy":"original","sample_freq":"50%","max_waiting":10,"max_ack_pending":20,"headers_only":true,"max_batch":7,"max_expires":9000000000,"max_bytes":1000,"inactive_threshold":60000000000,"num_replicas":1,"mem_storage":true}}"#,
+                r#"consumer_create_response","stream_name":"C","name":"FULLC""#,
+                "FULLC",
+            ),
+            (
+                r#"{"stream_name":"C","config":{"durable_name":"PUSHF","deliver_subject":"dlv.z","deliver_group":"q","ack_policy":"explicit","flow_control":true,"idle_heartbeat":5000000000,"rate_limit_bps":1000,"deliver_policy":"by_start_time","opt_start_time":"2020-01-01T00:00:00Z"}}"#,
+                r#"consumer_create_response","stream_name":"C","name":"PUSHF""#,
+                "PUSHF",
+            ),
+            (
+                r#"{"stream_name":"C","config":{"ack_policy":"explicit","deliver_group":"g"}}"#,
+                r#""deliver_group":"g""#,
+                "",
+            ),
+            (
+                r#"{"stream_name":"C","config":{"durable_name":"AN","ack_policy":"none","max_ack_pending":5,"ack_wait":1000000000}}"#,
+                r#""name":"AN","created""#,
+                "AN",
+            ),
+        ];
+        for (req, needle, name) in cases {
+            let mut got = req_consumer(req);
+            got.name = name.to_string();
+            let want = consumer_cfg(needle);
+            assert_eq!(got, want, "{req}");
+            assert_eq!(to_go_json(&got), to_go_json(&want));
+        }
+    }
+
+    #[test]
+    fn pub_ack_bytes() {
+        assert_eq!(
+            PubAck::ok("S", 1, "", false).encode(),
+            br#"{"stream":"S", "seq":1}"#
+        );
+        assert_eq!(
+            PubAck::ok("S", 2, "", true).encode(),
+            br#"{"stream":"S", "seq":2,"duplicate": true}"#
+        );
+        assert_eq!(
+            PubAck::ok("ORDERS", 1, "hub", false).encode(),
+            br#"{"stream":"ORDERS", "domain":"hub", "seq":1}"#
+        );
+        assert_eq!(
+            PubAck::ok("ORDERS", 2, "hub", true).encode(),
+            br#"{"stream":"ORDERS", "domain":"hub", "seq":2,"duplicate": true}"#
+        );
+        assert_eq!(
+            PubAck::err("S", ApiError::wrong_last_sequence(2)).encode(),
+            br#"{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 2"},"stream":"S","seq":0}"#
+        );
+        assert_eq!(
+            PubAck::err("FULL", ApiError::store_failed(MAX_MSGS_EXCEEDED)).encode(),
+            br#"{"error":{"code":503,"err_code":10077,"description":"maximum messages exceeded"},"stream":"FULL","seq":0}"#
+        );
+        // Both PubAck forms parse back.
+        let a: PubAck =
+            serde_json::from_str(r#"{"stream":"S", "seq":2,"duplicate": true}"#).unwrap();
+        assert_eq!(a, PubAck::ok("S", 2, "", true));
+    }
+
+    #[test]
+    fn go_escaping() {
+        assert_eq!(to_go_json("a.>"), br#""a.\u003e""#);
+        assert_eq!(to_go_json("<&>"), br#""\u003c\u0026\u003e""#);
+        assert_eq!(to_go_json("\u{2028}x\u{2029}"), br#""\u2028x\u2029""#);
+        assert_eq!(
+            to_go_json("\u{8}\u{c}\n\r\t\u{1}\"\\é"),
+            "\"\\u0008\\u000c\\n\\r\\t\\u0001\\\"\\\\é\"".as_bytes()
+        );
+        assert_eq!(
+            String::from_utf8(to_go_json(&ApiError::replicas_not_supported())).unwrap(),
+            r#"{"code":500,"err_code":10074,"description":"replicas \u003e 1 not supported in non-clustered mode"}"#
+        );
+    }
+
+    #[test]
+    fn error_table_matches_captured() {
+        let errs = [
+            ApiError::stream_not_found(),
+            ApiError::stream_name_in_use(),
+            ApiError::subjects_overlap(),
+            ApiError::stream_name_mismatch(),
+            ApiError::invalid_json(),
+            ApiError::bad_request(),
+            ApiError::not_empty_request(),
+            ApiError::replicas_not_supported(),
+            ApiError::stream_invalid_config(STREAM_NAME_INVALID),
+            ApiError::stream_invalid_config(MAX_AGE_TOO_SMALL),
+            ApiError::stream_invalid_config(ROLLUP_NEEDS_PURGE),
+            ApiError::stream_invalid_config(DUPLICATES_GT_MAX_AGE),
+            ApiError::stream_invalid_config(DESCRIPTION_TOO_LONG),
+            ApiError::stream_invalid_config(CREATE_SEALED),
+            ApiError::stream_invalid_config(UPDATE_STORAGE),
+            ApiError::stream_invalid_config(UPDATE_RETENTION),
+            ApiError::stream_subjects_self_overlap("ov.a", "ov.*"),
+            ApiError::stream_invalid_subject(),
+            ApiError::mirror_with_subjects(),
+            ApiError::stream_sealed(),
+            ApiError::purge_not_permitted(),
+            ApiError::msg_delete_not_permitted(),
+            ApiError::msg_delete_failed(MSG_DELETE_STORE_EOF),
+            ApiError::msg_delete_failed("no message found"),
+            ApiError::no_message_found(),
+            ApiError::expected_stream_mismatch(),
+            ApiError::wrong_last_sequence(2),
+            ApiError::wrong_last_sequence(0),
+            ApiError::wrong_last_msg_id("m1"),
+            ApiError::rollup_not_permitted(),
+            ApiError::message_too_large(),
+            ApiError::store_failed(MAX_MSGS_EXCEEDED),
+            ApiError::consumer_not_found(),
+            ApiError::consumer_name_in_use(),
+            ApiError::consumer_create_failed(CONSUMER_DELIVER_POLICY_UPDATE),
+            ApiError::consumer_durable_name_mismatch(),
+            ApiError::consumer_durable_name_missing(),
+            ApiError::consumer_ephemeral_with_durable_name(),
+            ApiError::consumer_filter_mismatch(),
+            ApiError::consumer_filter_not_subset(),
+            ApiError::consumer_pull_requires_ack(),
+            ApiError::consumer_heartbeat_requires_push(),
+            ApiError::consumer_flow_control_requires_push(),
+            ApiError::consumer_flow_control_needs_heartbeats(),
+            ApiError::consumer_push_max_waiting(),
+            ApiError::consumer_max_waiting_negative(),
+            ApiError::consumer_heartbeat_too_small(),
+            ApiError::consumer_deliver_subject_wildcards(),
+            ApiError::consumer_deliver_cycle(),
+            ApiError::consumer_max_deliver_backoff(),
+            ApiError::consumer_invalid_policy(DELIVER_BY_SEQ_WITHOUT_SEQ),
+            ApiError::consumer_invalid_policy(DELIVER_BY_TIME_WITHOUT_TIME),
+            ApiError::consumer_invalid_policy(DELIVER_ALL_WITH_SEQ),
+            ApiError::consumer_invalid_policy(DELIVER_LAST_PER_SUBJECT_WITHOUT_FILTER),
+            ApiError::workqueue_requires_explicit_ack(),
+            ApiError::workqueue_multiple_unfiltered(),
+            ApiError::workqueue_filter_not_unique(),
+            ApiError::workqueue_deliver_all(),
+            ApiError::maximum_consumers_limit(),
+            ApiError::not_enabled_for_account(),
+            ApiError::maximum_streams_limit(),
+            ApiError::memory_resources_exceeded(),
+            ApiError::storage_resources_exceeded(),
+            ApiError::sequence_not_found(9),
+            ApiError::header_too_large(),
+            ApiError::mirror_with_sources(),
+            ApiError::external_api_overlap("$JS.API", "$JS.API"),
+            ApiError::store_failed(MAX_BYTES_EXCEEDED),
+            ApiError::store_failed(MAX_MSGS_PER_SUBJECT_EXCEEDED),
+        ];
+        for e in errs {
+            let json = String::from_utf8(to_go_json(&e)).unwrap();
+            let needle = format!("\"error\":{json}");
+            assert!(CAPTURED.contains(&needle), "not captured: {needle}");
+        }
+    }
+
+    #[test]
+    fn response_error_forms() {
+        let s = |v: Vec<u8>| String::from_utf8(v).unwrap();
+        assert_eq!(
+            s(StreamInfoResponse::err(ApiError::stream_not_found()).to_json()),
+            captured("stream_info_response\",\"error\":{\"code\":404")
+        );
+        assert_eq!(
+            s(StreamNamesResponse::err(ApiError::invalid_json()).to_json()),
+            captured("stream_names_response\",\"error\"")
+        );
+        assert_eq!(
+            s(StreamNamesResponse::page(0, 0, vec![]).to_json()),
+            r#"{"type":"io.nats.jetstream.api.v1.stream_names_response","total":0,"offset":0,"limit":1024,"streams":null}"#
+        );
+        assert_eq!(
+            s(ConsumerNamesResponse::err(ApiError::stream_not_found()).to_json()),
+            captured("consumer_names_response\",\"error\"")
+        );
+        assert_eq!(
+            s(StreamPurgeResponse::err(ApiError::purge_not_permitted()).to_json()),
+            captured("stream purge not permitted")
+        );
+        assert_eq!(
+            s(StreamDeleteResponse {
+                success: true,
+                ..Default::default()
+            }
+            .to_json()),
+            r#"{"type":"io.nats.jetstream.api.v1.stream_delete_response","success":true}"#
+        );
+        assert_eq!(
+            s(StreamCreateResponse::err(ApiError::stream_name_in_use()).to_json()),
+            captured("\"err_code\":10058")
+        );
+    }
+
+    #[test]
+    fn go_time() {
+        for t in [
+            "0001-01-01T00:00:00Z",
+            "1970-01-01T00:00:00Z",
+            "2026-11-22T06:43:45.87657996Z",
+            "2026-11-22T06:41:50.228478959Z",
+            "2020-01-01T00:00:00Z",
+            "2000-02-29T23:59:59.1Z",
+        ] {
+            assert_eq!(GoTime::parse(t).unwrap().to_string(), t);
+        }
+        assert!(GoTime::parse("0001-01-01T00:00:00Z").unwrap().is_zero());
+        assert_eq!(GoTime::default().to_string(), "0001-01-01T00:00:00Z");
+        assert_eq!(
+            GoTime::parse("2020-01-01T02:00:00+02:00").unwrap(),
+            GoTime::parse("2020-01-01T00:00:00Z").unwrap()
+        );
+        let t = GoTime::from_unix_nanos(1_795_312_073_266_936_184);
+        assert_eq!(t.unix_nanos(), 1_795_312_073_266_936_184);
+        assert_eq!(GoTime::UNIX_EPOCH.unix_nanos(), 0);
+        for bad in [
+            "2020-13-01T00:00:00Z",
+            "2020-02-30T00:00:00Z",
+            "2020-01-01 00:00:00Z",
+            "x",
+        ] {
+            assert!(GoTime::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn requests() {
+        assert_eq!(NextRequest::parse(b"").unwrap().batch, 1);
+        assert_eq!(NextRequest::parse(b"2").unwrap().batch, 2);
+        let r = NextRequest::parse(br#"{"batch":10,"expires":1000000000,"no_wait":true,"max_bytes":5,"idle_heartbeat":400000000}"#).unwrap();
+        assert_eq!(
+            (r.batch, r.expires, r.no_wait, r.max_bytes, r.idle_heartbeat),
+            (10, 1_000_000_000, true, 5, 400_000_000)
+        );
+        assert_eq!(r.check(), None);
+        let r =
+            NextRequest::parse(br#"{"batch":1,"expires":1000000000,"idle_heartbeat":900000000}"#)
+                .unwrap();
+        assert_eq!(r.check(), Some("Bad Request - heartbeat value too large"));
+        assert!(NextRequest::parse(b"{bad").is_err());
+
+        assert_eq!(
+            parse_request::<StreamConfig>(b""),
+            Err(ApiError::invalid_json())
+        );
+        assert_eq!(
+            parse_request::<StreamConfig>(b"{bad"),
+            Err(ApiError::invalid_json())
+        );
+        // Unknown enum strings and int32 overflow are invalid JSON on nats-server too.
+        assert!(parse_request::<StreamConfig>(br#"{"name":"MS","storage":"bogus"}"#).is_err());
+        assert!(
+            parse_request::<StreamConfig>(br#"{"name":"B","max_msg_size":99999999999}"#).is_err()
+        );
+        assert!(parse_request::<CreateConsumerRequest>(
+            br#"{"stream_name":"C","config":{"deliver_policy":"bogus"}}"#
+        )
+        .is_err());
+
+        let p: StreamPurgeRequest =
+            parse_optional_request(br#"{"filter":"s.a","keep":1}"#).unwrap();
+        assert_eq!((p.filter.as_str(), p.seq, p.keep), ("s.a", 0, 1));
+        assert_eq!(
+            parse_optional_request::<StreamPurgeRequest>(b"").unwrap(),
+            StreamPurgeRequest::default()
+        );
+        let g: StreamMsgGetRequest = parse_request(br#"{"last_by_subj":"s.a"}"#).unwrap();
+        assert_eq!(g.last_by_subj, "s.a");
+        let d: StreamMsgDeleteRequest = parse_request(br#"{"seq":2,"no_erase":true}"#).unwrap();
+        assert_eq!((d.seq, d.no_erase), (2, true));
+        let n: StreamNamesRequest =
+            parse_optional_request(br#"{"offset":1,"subject":"s.a"}"#).unwrap();
+        assert_eq!((n.offset, n.subject.as_str()), (1, "s.a"));
+        let c: ConsumerListRequest = parse_optional_request(br#"{"offset":5}"#).unwrap();
+        assert_eq!(c.offset, 5);
+        let i: StreamInfoRequest =
+            parse_optional_request(br#"{"deleted_details":true,"subjects_filter":">"}"#).unwrap();
+        assert!(i.deleted_details && i.subjects_filter == ">");
+
+        assert!(is_empty_request(b""));
+        assert!(is_empty_request(b"{}"));
+        assert!(!is_empty_request(b"{bad"));
+    }
+
+    #[test]
+    fn msg_get_payload_base64() {
+        let r: StreamMsgGetResponse =
+            serde_json::from_str(captured("TkFUUy8xLjANCk5hdHMtTXNnLUlkOiBtMQ0KDQo=")).unwrap();
+        let m = r.message.unwrap();
+        assert_eq!(m.hdrs, b"NATS/1.0\r\nNats-Msg-Id: m1\r\n\r\n");
+        assert_eq!(m.data, b"hello");
+        assert_eq!(base64_decode(&base64_encode(b"ab")).unwrap(), b"ab");
+    }
+
+    #[test]
+    fn stream_source_keeps_unknown_keys() {
+        let s: StreamSource = serde_json::from_str(
+            r#"{"name":"C","filter_subject":"c.a","subject_transforms":[{"src":"a","dest":"b"}],"external":{"api":"$JS.hub.API","deliver":""}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(to_go_json(&s)).unwrap(),
+            r#"{"name":"C","filter_subject":"c.a","external":{"api":"$JS.hub.API","deliver":""},"subject_transforms":[{"dest":"b","src":"a"}]}"#
+        );
+    }
+}
