@@ -1920,6 +1920,78 @@ mod tests {
     }
 
     #[test]
+    fn jetstream_accounts() {
+        let c = conf(concat!(
+            "jetstream: enabled\n",
+            "accounts {\n",
+            "  App: { jetstream: enabled, users: [ {user: a, password: b} ] }\n",
+            "  BLOCK: { jetstream: { max_mem: 1G, max_file: 10G, max_streams: 10, max_consumers: 100 } }\n",
+            "  off: { jetstream: disabled }\n",
+            "  t: { jetstream: true }\n",
+            "  f: { jetstream: false }\n",
+            "  plain: { users: [ {user: c, password: d} ] }\n",
+            "}\n",
+        ))
+        .expect("loads");
+        let mut names = c.auth.jetstream_accounts.clone();
+        names.sort();
+        assert_eq!(names, ["App", "BLOCK", "t"]);
+        assert_eq!(c.auth.accounts.len(), 6);
+        assert_eq!(c.auth.users.len(), 2);
+        // Collected whether or not JetStream is on for the server.
+        let c = conf("accounts { A: { jetstream: enabled } }\n").expect("loads");
+        assert_eq!(c.auth.jetstream_accounts, ["A"]);
+        assert_eq!(c.jetstream, None);
+        assert!(conf("accounts { A: {} }\n")
+            .expect("loads")
+            .auth
+            .jetstream_accounts
+            .is_empty());
+        let dir = temp_dir();
+        let file = write(
+            &dir,
+            "a.toml",
+            "[accounts.APP]\njetstream = \"enabled\"\n[accounts.B.jetstream]\nmax_mem = \"1G\"\n",
+        );
+        let mut names = ok(&["-c", &file], &[]).auth.jetstream_accounts;
+        names.sort();
+        assert_eq!(names, ["APP", "B"]);
+    }
+
+    /// nats-server accepts the JetStream settings edgeleaf shares with it.
+    #[test]
+    fn nats_server_accepts_the_jetstream_file() {
+        let bin = Path::new("/usr/sbin/nats-server");
+        if !bin.exists() {
+            return;
+        }
+        let dir = temp_dir();
+        let text = format!(
+            "jetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 1GB\n  max_file_store: 10GB\n  domain: edge\n}}\naccounts {{\n  APP: {{ jetstream: enabled, users: [ {{user: a, password: b}} ] }}\n  LIM: {{ jetstream: {{ max_mem: 1G, max_file: 1G, max_streams: 10 }} }}\n}}\n",
+            dir.display()
+        );
+        let file = write(&dir, "js.conf", &text);
+        let out = std::process::Command::new(bin)
+            .args(["-t", "-c", &file])
+            .output()
+            .expect("runs nats-server");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let c = ok(&["-c", &file], &[]);
+        let j = c.jetstream.expect("on");
+        assert_eq!(
+            (j.max_memory, j.max_file, j.domain.as_deref()),
+            (Some(1 << 30), Some(10 << 30), Some("edge"))
+        );
+        let mut names = c.auth.jetstream_accounts;
+        names.sort();
+        assert_eq!(names, ["APP", "LIM"]);
+    }
+
+    #[test]
     fn parse_errors_carry_file_and_line() {
         let dir = temp_dir();
         let file = write(
@@ -2279,9 +2351,17 @@ mod tests {
         assert!(e.contains("NOPE"), "{e}");
         let e = conf_err("authorization { user: a, password: b }\nno_auth_user: zed\n");
         assert!(e.contains("no_auth_user"), "{e}");
-        let e = conf_err("accounts { A: { jetstream: enabled } }\n");
+        let e = conf_err("accounts { A: { jetstream: maybe } }\n");
         assert!(
-            e.contains("accounts.a.jetstream") || e.contains("jetstream"),
+            e.contains("invalid value for `accounts.a.jetstream`"),
+            "{e}"
+        );
+        assert!(e.contains("edge.conf:1") && e.contains("\"maybe\""), "{e}");
+        let e = conf_err("accounts { A: { jetstream: 5 } }\n");
+        assert!(e.contains("`accounts.a.jetstream`"), "{e}");
+        let e = conf_err("accounts { A: { imports: [] } }\n");
+        assert!(
+            e.contains("`accounts.a.imports`") && e.contains("not supported yet"),
             "{e}"
         );
     }
