@@ -111,7 +111,7 @@ fn version_and_help() {
 #[test]
 fn parts_not_built_yet_are_refused_not_ignored() {
     for flags in [
-        &["-js"][..],
+        &["-t"][..],
         &["--cluster", "nats://127.0.0.1:6222"],
         &["--routes", "nats://127.0.0.1:6222"],
         &["--cluster_name", "c"],

@@ -1,8 +1,8 @@
 //! Owns the authentication and authorization part of `Config`: nats-server's
 //! `authorization { }` block (token, one user, a `users` list, default permissions,
-//! timeout), `accounts { NAME: { users: [...] } }` and `no_auth_user`, read from the merged
-//! configuration values. Secrets are wrapped so that no `Debug` output of a `Config` can
-//! leak them into a log.
+//! timeout), `accounts { NAME: { users: [...], jetstream: enabled } }` and `no_auth_user`,
+//! read from the merged configuration values. Secrets are wrapped so that no `Debug`
+//! output of a `Config` can leak them into a log.
 
 use std::time::Duration;
 
@@ -66,6 +66,10 @@ pub struct AuthConfig {
     pub timeout: Option<Duration>,
     /// `authorization { permissions }`: for users without their own.
     pub default_permissions: Option<Permissions>,
+    /// Accounts declared with `jetstream: enabled` (or `jetstream: true`, or a
+    /// `jetstream { }` block with limits — the block is accepted, its limits are
+    /// ignored, and nothing is logged about them).
+    pub jetstream_accounts: Vec<String>,
 }
 
 impl AuthConfig {
@@ -234,6 +238,22 @@ fn users(path: &str, v: &Value, account: &str) -> Result<Vec<UserConfig>, Config
     }
 }
 
+/// An account's `jetstream`: nats-server's on/off spellings, or a block of per-account
+/// limits, which turns it on (edgeleaf does not enforce those limits, so their keys are
+/// not checked).
+fn account_jetstream(path: &str, v: &Value) -> Result<bool, ConfigError> {
+    if let ValueKind::Table(_) = v.kind {
+        return Ok(true);
+    }
+    super::load::jetstream_switch(v).ok_or_else(|| {
+        invalid(
+            path,
+            v,
+            "true, false, \"enabled\", \"disabled\" or a block of limits { ... }",
+        )
+    })
+}
+
 /// Reads `authorization`, `accounts` and `no_auth_user` (and the `--user/--pass/--auth`
 /// flags' `auth_user`, `auth_pass`, `auth_token`) out of the merged values.
 pub fn read(map: &Map<String, Value>) -> Result<AuthConfig, ConfigError> {
@@ -273,10 +293,15 @@ pub fn read(map: &Map<String, Value>) -> Result<AuthConfig, ConfigError> {
                 let sub = format!("{path}.{k}");
                 match k.as_str() {
                     "users" => a.users.extend(users(&sub, inner, &real)?),
+                    "jetstream" => {
+                        if account_jetstream(&sub, inner)? {
+                            a.jetstream_accounts.push(real.clone());
+                        }
+                    }
                     _ => {
                         return Err(ConfigError::Unsupported {
                             key: sub,
-                            feature: "account settings other than users (imports, exports, jetstream, limits)".into(),
+                            feature: "account settings other than users and jetstream (imports, exports, limits)".into(),
                             origin: inner.origin().unwrap_or("configuration").to_string(),
                         })
                     }

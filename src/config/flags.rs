@@ -72,7 +72,7 @@ fn spec(name: &str) -> Option<Spec> {
         "pass" => Value("auth_pass"),
         "auth" => Value("auth_token"),
         "help_tls" => HelpTls,
-        "js" | "jetstream" => Unsupported("enabling JetStream"),
+        "js" | "jetstream" => Bool(JETSTREAM_ENABLED),
         "cluster" | "routes" | "cluster_name" | "cluster_listen" | "cluster_advertise"
         | "no_advertise" | "connect_retries" => Unsupported("clustering"),
         "t" => Unsupported("checking the configuration (-t)"),
@@ -87,6 +87,10 @@ fn spec(name: &str) -> Option<Spec> {
         _ => return None,
     })
 }
+
+/// Canonical key of JetStream's on/off switch: `-js`, and what `normalize` makes of
+/// `jetstream: enabled` or a `jetstream { }` block. A flag wins over the file, as any flag.
+pub(crate) const JETSTREAM_ENABLED: &str = "jetstream_enabled";
 
 /// Canonical keys of the `--tls*` flags. Only flags produce them (a file or the
 /// environment using these names gets the usual unknown-key treatment).
@@ -243,6 +247,10 @@ Server options:
     -P, --pid <file>                 Write the process id to this file
     -sd, --store_dir <dir>           Data directory (default: ./data)
 
+JetStream options:
+    -js, --jetstream                 Enable JetStream (default: off; a config file's
+                                     jetstream block or `jetstream: enabled` too)
+
 Logging options:
     -l, --log <file>                 Log to this file instead of standard error
     -T, --logtime[=false]            Timestamp log lines (default: true)
@@ -267,8 +275,8 @@ Flags taking a value accept `-flag value`, `-flag=value`, `--flag value` and
 EDGELEAF_<KEY> (e.g. EDGELEAF_PORT=4333, EDGELEAF_SERVER_NAME=edge1).
 Precedence: defaults < config file < environment < flags.
 
-nats-server flags for features this build does not have yet (authentication,
-clustering, -js) are rejected with an error rather than ignored.
+nats-server flags for features this build does not have yet (clustering, -t, -sl,
+syslog) are rejected with an error rather than ignored.
 "
     )
 }
@@ -449,6 +457,8 @@ mod tests {
             "--tls",
             "--tlsverify",
             "--help_tls",
+            "-js",
+            "--jetstream",
         ] {
             assert!(h.contains(f), "help lacks {f}");
         }
@@ -457,8 +467,6 @@ mod tests {
     #[test]
     fn unsupported_flags_are_rejected_by_name() {
         let cases: &[(&[&str], &str)] = &[
-            (&["-js"], "JetStream"),
-            (&["--jetstream"], "JetStream"),
             (&["--cluster", "nats://x"], "clustering"),
             (&["--routes", "nats://x"], "clustering"),
             (&["--cluster_name", "c"], "clustering"),
@@ -474,11 +482,38 @@ mod tests {
                 other => panic!("{list:?}: {other:?}"),
             }
         }
-        let msg = parse(&args(&["-js"])).map(|_| ()).unwrap_err().to_string();
+        let msg = parse(&args(&["-t"])).map(|_| ()).unwrap_err().to_string();
         assert_eq!(
             msg,
-            "flag -js: enabling JetStream is not supported yet by this edgeleaf build"
+            "flag -t: checking the configuration (-t) is not supported yet by this edgeleaf build"
         );
+    }
+
+    #[test]
+    fn jetstream_flag() {
+        for f in ["-js", "--js", "-jetstream", "--jetstream"] {
+            assert_eq!(one(&[f]), (JETSTREAM_ENABLED, FlagValue::Bool(true)), "{f}");
+        }
+        assert_eq!(
+            one(&["-js=false"]),
+            (JETSTREAM_ENABLED, FlagValue::Bool(false))
+        );
+        // A bool flag: it does not take the next word as its value.
+        let f = ok(&["-js", "--store_dir", "x"]);
+        assert_eq!(
+            f.settings
+                .iter()
+                .map(|(k, v, _)| (*k, v.clone()))
+                .collect::<Vec<_>>(),
+            vec![
+                (JETSTREAM_ENABLED, FlagValue::Bool(true)),
+                ("store_dir", text("x"))
+            ]
+        );
+        assert!(matches!(
+            parse(&args(&["--jetstream=maybe"])),
+            Err(ConfigError::Flag { .. })
+        ));
     }
 
     #[test]

@@ -20,11 +20,12 @@ use std::time::Duration;
 use config::{FileFormat, Map, Source, Value, ValueKind};
 
 use super::flags::{
-    self, FlagValue, TLS_FLAG_CA, TLS_FLAG_CERT, TLS_FLAG_ENABLE, TLS_FLAG_KEY, TLS_FLAG_VERIFY,
+    self, FlagValue, JETSTREAM_ENABLED, TLS_FLAG_CA, TLS_FLAG_CERT, TLS_FLAG_ENABLE, TLS_FLAG_KEY,
+    TLS_FLAG_VERIFY,
 };
 use super::natsconf;
 use super::units;
-use super::{Config, ConfigError, TlsConfig};
+use super::{Config, ConfigError, JetStreamConfig, TlsConfig};
 
 /// What the command line asks the binary to do.
 // Built once at startup, so the size of the `Run` variant costs nothing; boxing it
@@ -330,27 +331,154 @@ fn classify(key: &str) -> KeyKind {
     }
 }
 
-/// nats-server's `jetstream { }` keys other than `store_dir`.
-fn is_nats_jetstream_key(key: &str) -> bool {
-    matches!(
-        key,
-        "max_memory_store"
-            | "max_mem_store"
-            | "max_mem"
-            | "max_file_store"
-            | "max_file"
-            | "domain"
-            | "enable"
-            | "enabled"
-            | "key"
-            | "ek"
-            | "encryption_key"
-            | "cipher"
-            | "extension_hint"
-            | "limits"
-            | "unique_tag"
-            | "max_outstanding_catchup"
-    )
+/// Canonical keys of the `jetstream` setting; only `normalize` (and, for
+/// `JETSTREAM_ENABLED`, the `-js` flag) produces them, from values it has checked. Flat
+/// rather than one table, so that a later source's `jetstream: false` or `-js` replaces
+/// only the on/off switch and never merges into or over an earlier source's block.
+const JS_MAX_MEMORY: &str = "jetstream_max_memory";
+const JS_MAX_FILE: &str = "jetstream_max_file";
+const JS_DOMAIN: &str = "jetstream_domain";
+const JS_SYNC_BEFORE_ACK: &str = "jetstream_sync_before_ack";
+const JS_CACHE_SIZE: &str = "jetstream_cache_size";
+
+/// What a (lower-cased) key of the `jetstream { }` block means.
+enum JsKey {
+    StoreDir,
+    /// Stored under this canonical key.
+    Setting(&'static str),
+    /// A nats-server JetStream setting edgeleaf does not have.
+    Unsupported(&'static str),
+    Unknown,
+}
+
+fn classify_jetstream(key: &str) -> JsKey {
+    use JsKey::*;
+    match key {
+        "store_dir" | "store" | "storedir" => StoreDir,
+        "enable" | "enabled" => Setting(JETSTREAM_ENABLED),
+        "max_memory_store" | "max_mem_store" | "max_mem" => Setting(JS_MAX_MEMORY),
+        "max_file_store" | "max_file" => Setting(JS_MAX_FILE),
+        "domain" => Setting(JS_DOMAIN),
+        // edgeleaf's own.
+        "sync_before_ack" => Setting(JS_SYNC_BEFORE_ACK),
+        "cache_size" => Setting(JS_CACHE_SIZE),
+        "key" | "ek" | "encryption_key" | "cipher" => Unsupported("encrypted JetStream storage"),
+        "extension_hint" => Unsupported("JetStream extension hints"),
+        "unique_tag" => Unsupported("JetStream unique tags (clustered placement)"),
+        "max_outstanding_catchup" => Unsupported("JetStream cluster catchup limits"),
+        "limits" => Unsupported("server-wide JetStream limits"),
+        // 2.10's `sync_interval`, `max_buffered_msgs`, `strict`, ... are unknown to
+        // nats-server 2.9 too.
+        _ => Unknown,
+    }
+}
+
+/// nats-server's spellings of JetStream on and off as a plain value
+/// (`jetstream: enabled`); None for anything else.
+pub(super) fn jetstream_switch(v: &Value) -> Option<bool> {
+    match &v.kind {
+        ValueKind::Boolean(b) => Some(*b),
+        ValueKind::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "enabled" | "enable" | "true" | "yes" | "on" => Some(true),
+            "disabled" | "disable" | "false" | "no" | "off" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The settings of one source's `jetstream { }` block, checked and typed, under their
+/// canonical keys (the switch included: on unless `enabled: false`), and its store_dir
+/// values for the caller's once-only check. Errors name the key as written.
+fn jetstream_block(
+    key: &str,
+    origin: Option<&String>,
+    block: Map<String, Value>,
+    source: &str,
+    reject: &dyn Fn(Vec<String>) -> bool,
+) -> Result<(Map<String, Value>, Vec<Value>), ConfigError> {
+    let block: BTreeMap<String, Value> = block.into_iter().collect();
+    let prefix = format!("{key}.");
+    let mut out = Map::new();
+    let mut dirs = Vec::new();
+    // Canonical key -> the spelling that set it, for aliases used twice.
+    let mut seen: HashMap<&'static str, Value> = HashMap::new();
+    for (k, v) in block {
+        let full = format!("{key}.{k}");
+        let canonical = match classify_jetstream(&k.to_ascii_lowercase()) {
+            JsKey::StoreDir => {
+                dirs.push(v);
+                continue;
+            }
+            JsKey::Setting(canonical) => canonical,
+            JsKey::Unsupported(feature) => {
+                return Err(ConfigError::Unsupported {
+                    key: full,
+                    feature: feature.into(),
+                    origin: where_of(&v, source),
+                })
+            }
+            JsKey::Unknown => {
+                if reject(vec![key.to_string(), k.clone()]) {
+                    return Err(ConfigError::UnknownKey {
+                        key: full,
+                        origin: where_of(&v, source),
+                    });
+                }
+                continue;
+            }
+        };
+        if let Some(first) = seen.insert(canonical, v.clone()) {
+            return Err(ConfigError::Conflict(format!(
+                "{}: `{full}` is set more than once in the jetstream block (also at {}, under another spelling)",
+                where_of(&v, source),
+                where_of(&first, source)
+            )));
+        }
+        let one: Map<String, Value> = [(k.clone(), v.clone())].into_iter().collect();
+        let r = Reader {
+            map: &one,
+            prefix: &prefix,
+        };
+        let present = |found: Option<ValueKind>| found.unwrap_or(ValueKind::Nil);
+        let kind = match canonical {
+            JS_MAX_MEMORY | JS_MAX_FILE => {
+                // -1 is nats-server's "no limit set" (it then sizes the limit itself).
+                present(r.size(&k, -1..=i64::MAX)?.map(ValueKind::I64))
+            }
+            JS_CACHE_SIZE => present(r.size(&k, 0..=i64::MAX)?.map(ValueKind::I64)),
+            JS_DOMAIN => ValueKind::String(jetstream_domain(&r, &k, &v)?),
+            _ => present(r.boolean(&k)?.map(ValueKind::Boolean)),
+        };
+        let at = v.origin().map(str::to_string);
+        out.insert(canonical.to_string(), Value::new(at.as_ref(), kind));
+    }
+    if !out.contains_key(JETSTREAM_ENABLED) {
+        out.insert(
+            JETSTREAM_ENABLED.to_string(),
+            Value::new(origin, ValueKind::Boolean(true)),
+        );
+    }
+    Ok((out, dirs))
+}
+
+/// `domain`: one subject token, since the API answers on `$JS.<domain>.API.>`.
+fn jetstream_domain(r: &Reader<'_>, key: &str, v: &Value) -> Result<String, ConfigError> {
+    match &v.kind {
+        ValueKind::String(s)
+            if !s.is_empty()
+                && !s
+                    .chars()
+                    .any(|c| c == '.' || c == '*' || c == '>' || c.is_whitespace()) =>
+        {
+            Ok(s.clone())
+        }
+        _ => Err(r.invalid(
+            key,
+            v,
+            "a domain name usable as one subject token (not empty; no '.', '*', '>' or whitespace)",
+        )),
+    }
 }
 
 pub(super) fn where_of(v: &Value, fallback: &str) -> String {
@@ -423,60 +551,41 @@ fn normalize(
                 let block = super::leaf::normalize(&key, value, source, &reject)?;
                 explicit.insert(name, block);
             }
-            KeyKind::Jetstream => match value.kind {
-                ValueKind::Table(block) => {
-                    let block: BTreeMap<String, Value> = block.into_iter().collect();
-                    for (k, v) in block {
-                        let lk = k.to_ascii_lowercase();
-                        let full = format!("{key}.{k}");
-                        if matches!(lk.as_str(), "store_dir" | "store" | "storedir") {
-                            set_store_dir(v, &mut explicit)?;
-                        } else if is_nats_jetstream_key(&lk) {
-                            return Err(ConfigError::Unsupported {
-                                key: full,
-                                feature: "JetStream settings other than store_dir".into(),
-                                origin: where_of(&v, source),
-                            });
-                        } else if reject(vec![key.clone(), k.clone()]) {
-                            return Err(ConfigError::UnknownKey {
-                                key: full,
-                                origin: where_of(&v, source),
-                            });
-                        }
-                    }
+            KeyKind::Jetstream => {
+                if let Some(first) = explicit.get(JETSTREAM_ENABLED) {
+                    return Err(ConfigError::Conflict(format!(
+                        "{here}: jetstream is set more than once (also at {})",
+                        where_of(first, source)
+                    )));
                 }
-                ref kind => {
-                    let enabled = match kind {
-                        ValueKind::Boolean(b) => Some(*b),
-                        ValueKind::String(s) => match s.to_ascii_lowercase().as_str() {
-                            "enabled" | "enable" | "true" | "yes" | "on" => Some(true),
-                            "disabled" | "disable" | "false" | "no" | "off" => Some(false),
-                            _ => None,
-                        },
-                        _ => None,
-                    };
-                    match enabled {
-                        // Disabled is what this build does anyway.
-                        Some(false) => {}
-                        Some(true) => {
-                            return Err(ConfigError::Unsupported {
-                                key,
-                                feature: "enabling JetStream".into(),
-                                origin: here,
-                            })
+                let origin = value.origin().map(str::to_string);
+                let enabled = jetstream_switch(&value);
+                match value.kind {
+                    ValueKind::Table(block) => {
+                        let (settings, dirs) =
+                            jetstream_block(&key, origin.as_ref(), block, source, &reject)?;
+                        for dir in dirs {
+                            set_store_dir(dir, &mut explicit)?;
                         }
-                        None => {
+                        explicit.extend(settings);
+                    }
+                    _ => {
+                        let Some(on) = enabled else {
                             return Err(ConfigError::InvalidValue {
                                 key,
                                 origin: here,
-                                expected: "a block { store_dir: ... }, false or \"disabled\""
+                                expected: "true, false, \"enabled\", \"disabled\" or a block { store_dir: ..., max_file_store: ... }"
                                     .into(),
                                 found: describe(&value),
-                            })
-                        }
+                            });
+                        };
+                        explicit.insert(
+                            JETSTREAM_ENABLED.to_string(),
+                            Value::new(origin.as_ref(), ValueKind::Boolean(on)),
+                        );
                     }
                 }
-            },
+            }
             KeyKind::Unsupported(feature) => {
                 return Err(ConfigError::Unsupported {
                     key,
@@ -899,6 +1008,24 @@ fn convert(map: &Map<String, Value>) -> Result<Config, ConfigError> {
         }
     }
 
+    if r.boolean(JETSTREAM_ENABLED)? == Some(true) {
+        // Checked per source by `jetstream_block`; -1 (nats-server's "not set") is None.
+        let limit = |k: &str| -> Result<Option<u64>, ConfigError> {
+            Ok(r.size(k, -1..=i64::MAX)?
+                .and_then(|n| u64::try_from(n).ok()))
+        };
+        let d = JetStreamConfig::default();
+        c.jetstream = Some(JetStreamConfig {
+            max_memory: limit(JS_MAX_MEMORY)?,
+            max_file: limit(JS_MAX_FILE)?,
+            domain: r.string(JS_DOMAIN)?,
+            sync_before_ack: r.boolean(JS_SYNC_BEFORE_ACK)?.unwrap_or(d.sync_before_ack),
+            cache_size: limit(JS_CACHE_SIZE)?
+                .filter(|n| *n > 0)
+                .unwrap_or(d.cache_size),
+        });
+    }
+
     let file_tls = r.get("tls").map(tls_config).transpose()?;
     c.tls = apply_tls_flags(&r, file_tls)?;
     // nats-server gives TLS clients the handshake timeout plus a second to authenticate.
@@ -1233,6 +1360,7 @@ mod tests {
         assert_eq!(c.max_connections, 100);
         assert!(!c.log_time);
         assert_eq!(c.store_dir, "/tmp/x");
+        assert_eq!(c.jetstream, Some(JetStreamConfig::default()));
         assert_eq!(c.lame_duck_duration, Duration::from_secs(45));
     }
 
@@ -1288,6 +1416,7 @@ mod tests {
             https_port: 0,
             tls: None,
             leaf: Default::default(),
+            jetstream: None,
         };
         assert_eq!(c, want);
     }
@@ -1488,20 +1617,24 @@ mod tests {
             ("leaf { listen: \"0.0.0.0:7422\" }\n", "leaf.listen"),
             ("websocket { port: 8080 }\n", "websocket"),
             ("mqtt { port: 1883 }\n", "mqtt"),
-            ("jetstream: true\n", "jetstream"),
-            ("jetstream: enabled\n", "jetstream"),
             (
-                "jetstream { max_memory_store: 1GB }\n",
-                "jetstream.max_memory_store",
+                "jetstream { max_memory_store: 1GB, key: s3cret }\n",
+                "jetstream.key",
+            ),
+            ("jetstream { ek: s3cret }\n", "jetstream.ek"),
+            ("jetstream { cipher: aes }\n", "jetstream.cipher"),
+            (
+                "jetstream { extension_hint: will_extend }\n",
+                "jetstream.extension_hint",
+            ),
+            ("jetstream { unique_tag: az }\n", "jetstream.unique_tag"),
+            (
+                "jetstream { max_outstanding_catchup: 1MB }\n",
+                "jetstream.max_outstanding_catchup",
             ),
             (
-                "jetstream { max_file_store: 1GB }\n",
-                "jetstream.max_file_store",
-            ),
-            ("jetstream { domain: edge }\n", "jetstream.domain"),
-            (
-                "jetstream { enabled: false, store_dir: /x }\n",
-                "jetstream.enabled",
+                "jetstream { limits { max_ack_pending: 5 } }\n",
+                "jetstream.limits",
             ),
         ] {
             let e = conf_err(text);
@@ -1509,11 +1642,12 @@ mod tests {
             assert!(e.contains("not supported yet"), "{text}: {e}");
             assert!(e.contains("edge.conf:1"), "{text}: {e}");
         }
-        // Disabled JetStream asks for nothing this build lacks.
-        conf("jetstream: false\n").expect("disabled");
-        conf("jetstream: disabled\n").expect("disabled");
-        let e = conf_err("jetstream: 5\n");
-        assert!(e.contains("invalid value for `jetstream`"), "{e}");
+        for key in ["key", "encryption_key", "ek", "cipher"] {
+            let e = conf_err(&format!("jetstream {{ {key}: x }}\n"));
+            assert!(e.contains("encrypted JetStream storage"), "{key}: {e}");
+        }
+        // Never the key's value in the message.
+        assert!(!conf_err("jetstream { key: s3cret }\n").contains("s3cret"));
     }
 
     #[test]
@@ -1522,6 +1656,339 @@ mod tests {
         assert!(e.contains("store_dir is set more than once"), "{e}");
         let c = conf("jetstream {\n  store_dir: \"/b\"\n}\n").expect("block");
         assert_eq!(c.store_dir, "/b");
+        // A block turns JetStream on, as in nats-server.
+        assert_eq!(c.jetstream, Some(JetStreamConfig::default()));
+        let e = conf_err("jetstream { store_dir: /a, store: /b }\n");
+        assert!(e.contains("store_dir is set more than once"), "{e}");
+    }
+
+    fn js(text: &str) -> Option<JetStreamConfig> {
+        conf(text)
+            .unwrap_or_else(|e| panic!("{text:?}: {e}"))
+            .jetstream
+    }
+
+    #[test]
+    fn jetstream_is_off_by_default() {
+        assert_eq!(Config::default().jetstream, None);
+        assert_eq!(js("port: 4222\n"), None);
+        // A store_dir alone does not turn it on (nor does -sd).
+        assert_eq!(js("store_dir: /x\n"), None);
+        assert_eq!(ok(&["-sd", "/x"], &[]).jetstream, None);
+    }
+
+    #[test]
+    fn jetstream_every_spelling_on_and_off() {
+        let on = Some(JetStreamConfig::default());
+        for text in [
+            "jetstream: enabled\n",
+            "jetstream: enable\n",
+            "jetstream: Enabled\n",
+            "jetstream: \"enabled\"\n",
+            "jetstream: true\n",
+            "jetstream: \"true\"\n",
+            "jetstream: yes\n",
+            "jetstream: on\n",
+            "JetStream: enabled\n",
+            "jetstream {}\n",
+            "jetstream { store_dir: /x }\n",
+            "jetstream { enabled: true }\n",
+            "jetstream { enable: true }\n",
+            "jetstream { Enabled: \"yes\" }\n",
+            "jetstream: { max_mem: -1 }\n",
+        ] {
+            assert_eq!(js(text), on, "{text}");
+        }
+        for text in [
+            "jetstream: disabled\n",
+            "jetstream: disable\n",
+            "jetstream: \"DISABLED\"\n",
+            "jetstream: false\n",
+            "jetstream: no\n",
+            "jetstream: off\n",
+            "jetstream { enabled: false }\n",
+            "jetstream { enable: false, max_mem: 1G, domain: hub }\n",
+        ] {
+            assert_eq!(js(text), None, "{text}");
+        }
+        // The store_dir of a disabled block still counts.
+        let c = conf("jetstream { enabled: false, store_dir: /d }\n").expect("off");
+        assert_eq!((c.jetstream, c.store_dir.as_str()), (None, "/d"));
+        for (text, found) in [
+            ("jetstream: 5\n", "the integer 5"),
+            ("jetstream: maybe\n", "\"maybe\""),
+            ("jetstream: [true]\n", "an array"),
+        ] {
+            let e = conf_err(text);
+            assert!(e.contains("invalid value for `jetstream`"), "{e}");
+            assert!(e.contains("edge.conf:1") && e.contains(found), "{e}");
+        }
+        let e = conf_err("jetstream { enabled: maybe }\n");
+        assert!(e.contains("invalid value for `jetstream.enabled`"), "{e}");
+        // Twice in one file, under two spellings of the key.
+        let e = conf_err("jetstream: enabled\nJETSTREAM { max_mem: 1G }\n");
+        assert!(e.contains("jetstream is set more than once"), "{e}");
+    }
+
+    #[test]
+    fn jetstream_block_with_limits() {
+        let c = conf(concat!(
+            "jetstream {\n",
+            "  store_dir: /var/lib/edge\n",
+            "  max_memory_store: 1GB\n",
+            "  max_file_store: \"10GB\"\n",
+            "  domain: edge-7\n",
+            "  sync_before_ack: false\n",
+            "  cache_size: 128MB\n",
+            "}\n",
+        ))
+        .expect("loads");
+        assert_eq!(c.store_dir, "/var/lib/edge");
+        assert_eq!(
+            c.jetstream,
+            Some(JetStreamConfig {
+                max_memory: Some(1 << 30),
+                max_file: Some(10 << 30),
+                domain: Some("edge-7".into()),
+                sync_before_ack: false,
+                cache_size: 128 << 20,
+            })
+        );
+        // nats-server's aliases, plain numbers, and its -1 for "not set".
+        let j = js("jetstream { max_mem_store: 1048576, max_file: 2k }\n").expect("on");
+        assert_eq!((j.max_memory, j.max_file), (Some(1 << 20), Some(2000)));
+        let j = js("jetstream { MAX_MEM: 5MB, max_file_store: -1 }\n").expect("on");
+        assert_eq!((j.max_memory, j.max_file), (Some(5 << 20), None));
+        // 0 is a real limit (no storage of that kind), as in nats-server ...
+        let j = js("jetstream { max_memory_store: 0 }\n").expect("on");
+        assert_eq!(j.max_memory, Some(0));
+        // ... while a zero cache size means the default, like edgeleaf's other sizes.
+        let j = js("jetstream { cache_size: 0, sync_before_ack: yes }\n").expect("on");
+        assert_eq!(j.cache_size, JetStreamConfig::DEFAULT_CACHE_SIZE);
+        assert!(j.sync_before_ack);
+        assert_eq!(JetStreamConfig::DEFAULT_CACHE_SIZE, 64 << 20);
+        for (text, key) in [
+            (
+                "jetstream {\n  max_file_store: lots\n}\n",
+                "jetstream.max_file_store",
+            ),
+            ("jetstream {\n  max_mem: -2\n}\n", "jetstream.max_mem"),
+            ("jetstream {\n  max_mem: 1.5\n}\n", "jetstream.max_mem"),
+            ("jetstream {\n  cache_size: -1\n}\n", "jetstream.cache_size"),
+            (
+                "jetstream {\n  sync_before_ack: later\n}\n",
+                "jetstream.sync_before_ack",
+            ),
+        ] {
+            let e = conf_err(text);
+            assert!(e.contains(&format!("invalid value for `{key}`")), "{e}");
+            assert!(e.contains("edge.conf:2"), "{e}");
+        }
+        // One setting under two of its names.
+        let e = conf_err("jetstream {\n  max_mem: 1G\n  max_memory_store: 2G\n}\n");
+        assert!(e.contains("set more than once"), "{e}");
+        let e = conf_err("jetstream { domian: x }\n");
+        assert!(
+            e.contains("unknown configuration key `jetstream.domian`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn jetstream_domain_is_one_subject_token() {
+        for bad in [
+            "\"\"",
+            "\"a.b\"",
+            "\"hub.*\"",
+            "\"a>\"",
+            "\">\"",
+            "\"a b\"",
+            "\"a\\tb\"",
+            "5",
+        ] {
+            let text = format!("port: 4222\njetstream {{\n  domain: {bad}\n}}\n");
+            let e = conf_err(&text);
+            assert!(e.contains("invalid value for `jetstream.domain`"), "{e}");
+            assert!(e.contains("edge.conf:3"), "{e}");
+            assert!(e.contains("one subject token"), "{e}");
+        }
+        // The key as written.
+        let e = conf_err("JetStream { Domain: \"a.b\" }\n");
+        assert!(e.contains("`JetStream.Domain`"), "{e}");
+        let j = js("jetstream { domain: \"HUB_1-$x\" }\n").expect("on");
+        assert_eq!(j.domain.as_deref(), Some("HUB_1-$x"));
+    }
+
+    #[test]
+    fn jetstream_flags_and_precedence() {
+        let c = ok(&["-js", "--store_dir", "x"], &[]);
+        assert_eq!(c.jetstream, Some(JetStreamConfig::default()));
+        assert_eq!(c.store_dir, "x");
+        assert_eq!(
+            ok(&["--jetstream"], &[]).jetstream,
+            Some(JetStreamConfig::default())
+        );
+        let dir = temp_dir();
+        // The file says off, the flag on: on, with the file's settings.
+        let off = write(
+            &dir,
+            "off.conf",
+            "jetstream { enabled: false, max_mem: 1G, domain: hub }\n",
+        );
+        let j = ok(&["-c", &off, "-js"], &[]).jetstream.expect("on");
+        // "1G" is 10^9 in nats' size syntax ("1GB" is 2^30).
+        assert_eq!(
+            (j.max_memory, j.domain.as_deref()),
+            (Some(1_000_000_000), Some("hub"))
+        );
+        let off = write(&dir, "off2.conf", "jetstream: disabled\n");
+        assert!(ok(&["-c", &off, "-js"], &[]).jetstream.is_some());
+        assert!(ok(&["-c", &off], &[("EDGELEAF_JETSTREAM", "on")])
+            .jetstream
+            .is_some());
+        // ... and the other way round.
+        let on = write(&dir, "on.conf", "jetstream { max_file: 1G }\n");
+        assert!(ok(&["-c", &on], &[]).jetstream.is_some());
+        assert_eq!(ok(&["-c", &on, "-js=false"], &[]).jetstream, None);
+        assert_eq!(
+            ok(&["-c", &on], &[("EDGELEAF_JETSTREAM", "false")]).jetstream,
+            None
+        );
+        // The environment beats the file, the flag beats the environment.
+        assert!(ok(&["-js"], &[("EDGELEAF_JETSTREAM", "false")])
+            .jetstream
+            .is_some());
+        // Only the switch comes from flags and the environment: its settings are
+        // not top-level keys.
+        let e = conf_err("jetstream_enabled: true\n");
+        assert!(
+            e.contains("unknown configuration key `jetstream_enabled`"),
+            "{e}"
+        );
+        let e = conf_err("max_memory_store: 1G\n");
+        assert!(e.contains("`max_memory_store`"), "{e}");
+    }
+
+    #[test]
+    fn jetstream_in_toml() {
+        let dir = temp_dir();
+        let load = |name: &str, text: &str| {
+            let file = write(&dir, name, text);
+            run(&["-c", &file], &[])
+        };
+        let c = load("a.toml", "jetstream = true\n").expect("bool");
+        assert_eq!(c.jetstream, Some(JetStreamConfig::default()));
+        let c = load("b.toml", "jetstream = \"enabled\"\n").expect("string");
+        assert!(c.jetstream.is_some());
+        let c = load("c.toml", "jetstream = false\n").expect("off");
+        assert_eq!(c.jetstream, None);
+        let c = load(
+            "d.toml",
+            "[jetstream]\nstore_dir = \"/js\"\nmax_memory_store = \"1GB\"\nmax_file_store = 1073741824\ndomain = \"hub\"\nsync_before_ack = false\ncache_size = \"32MB\"\n",
+        )
+        .expect("table");
+        assert_eq!(c.store_dir, "/js");
+        assert_eq!(
+            c.jetstream,
+            Some(JetStreamConfig {
+                max_memory: Some(1 << 30),
+                max_file: Some(1 << 30),
+                domain: Some("hub".into()),
+                sync_before_ack: false,
+                cache_size: 32 << 20,
+            })
+        );
+        let c = load(
+            "e.toml",
+            "[jetstream]\nenabled = false\nstore_dir = \"/js\"\n",
+        )
+        .expect("table off");
+        assert_eq!((c.jetstream, c.store_dir.as_str()), (None, "/js"));
+        let c = load("f.toml", "[jetstream]\nenabled = true\n").expect("table on");
+        assert!(c.jetstream.is_some());
+        let e = load("g.toml", "[jetstream]\ndomain = \"a.b\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`jetstream.domain`") && e.contains("g.toml"),
+            "{e}"
+        );
+        let e = load("h.toml", "[jetstream]\nkey = \"k\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("encrypted JetStream storage"), "{e}");
+    }
+
+    #[test]
+    fn jetstream_accounts() {
+        let c = conf(concat!(
+            "jetstream: enabled\n",
+            "accounts {\n",
+            "  App: { jetstream: enabled, users: [ {user: a, password: b} ] }\n",
+            "  BLOCK: { jetstream: { max_mem: 1G, max_file: 10G, max_streams: 10, max_consumers: 100 } }\n",
+            "  off: { jetstream: disabled }\n",
+            "  t: { jetstream: true }\n",
+            "  f: { jetstream: false }\n",
+            "  plain: { users: [ {user: c, password: d} ] }\n",
+            "}\n",
+        ))
+        .expect("loads");
+        let mut names = c.auth.jetstream_accounts.clone();
+        names.sort();
+        assert_eq!(names, ["App", "BLOCK", "t"]);
+        assert_eq!(c.auth.accounts.len(), 6);
+        assert_eq!(c.auth.users.len(), 2);
+        // Collected whether or not JetStream is on for the server.
+        let c = conf("accounts { A: { jetstream: enabled } }\n").expect("loads");
+        assert_eq!(c.auth.jetstream_accounts, ["A"]);
+        assert_eq!(c.jetstream, None);
+        assert!(conf("accounts { A: {} }\n")
+            .expect("loads")
+            .auth
+            .jetstream_accounts
+            .is_empty());
+        let dir = temp_dir();
+        let file = write(
+            &dir,
+            "a.toml",
+            "[accounts.APP]\njetstream = \"enabled\"\n[accounts.B.jetstream]\nmax_mem = \"1G\"\n",
+        );
+        let mut names = ok(&["-c", &file], &[]).auth.jetstream_accounts;
+        names.sort();
+        assert_eq!(names, ["APP", "B"]);
+    }
+
+    /// nats-server accepts the JetStream settings edgeleaf shares with it.
+    #[test]
+    fn nats_server_accepts_the_jetstream_file() {
+        let bin = Path::new("/usr/sbin/nats-server");
+        if !bin.exists() {
+            return;
+        }
+        let dir = temp_dir();
+        let text = format!(
+            "jetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 1GB\n  max_file_store: 10GB\n  domain: edge\n}}\naccounts {{\n  APP: {{ jetstream: enabled, users: [ {{user: a, password: b}} ] }}\n  LIM: {{ jetstream: {{ max_mem: 1G, max_file: 1G, max_streams: 10 }} }}\n}}\n",
+            dir.display()
+        );
+        let file = write(&dir, "js.conf", &text);
+        let out = std::process::Command::new(bin)
+            .args(["-t", "-c", &file])
+            .output()
+            .expect("runs nats-server");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let c = ok(&["-c", &file], &[]);
+        let j = c.jetstream.expect("on");
+        assert_eq!(
+            (j.max_memory, j.max_file, j.domain.as_deref()),
+            (Some(1 << 30), Some(10 << 30), Some("edge"))
+        );
+        let mut names = c.auth.jetstream_accounts;
+        names.sort();
+        assert_eq!(names, ["APP", "LIM"]);
     }
 
     #[test]
@@ -1584,6 +2051,7 @@ mod tests {
         assert_eq!(c.write_deadline, Duration::from_secs(5));
         assert!(!c.log_time);
         assert_eq!(c.store_dir, "/var/edge");
+        assert_eq!(c.jetstream, Some(JetStreamConfig::default()));
 
         let bad = write(&dir, "bad.toml", "port = 4333\nprot = 1\n");
         let e = fails(&["-c", &bad], &[]).to_string();
@@ -1761,16 +2229,21 @@ mod tests {
             e.contains("EDGELEAF_TLS") && e.contains("expected a block"),
             "{e}"
         );
-        let e = fails(&[], &[("EDGELEAF_JETSTREAM", "true")]).to_string();
+        // JetStream's switch is an ordinary key.
+        let c = ok(&[], &[("EDGELEAF_JETSTREAM", "true")]);
+        assert_eq!(c.jetstream, Some(JetStreamConfig::default()));
+        let c = ok(&[], &[("EDGELEAF_JETSTREAM", "disabled")]);
+        assert_eq!(c.jetstream, None);
+        let e = fails(&[], &[("EDGELEAF_JETSTREAM", "maybe")]).to_string();
         assert!(
-            e.contains("EDGELEAF_JETSTREAM") && e.contains("not supported yet"),
+            e.starts_with("environment variable EDGELEAF_JETSTREAM: invalid value for `jetstream`"),
             "{e}"
         );
     }
 
     #[test]
     fn unsupported_flag_fails_before_files() {
-        let e = fails(&["-js", "-c", "/nonexistent.conf"], &[]);
+        let e = fails(&["--cluster", "nats://x", "-c", "/nonexistent.conf"], &[]);
         assert!(matches!(e, ConfigError::UnsupportedFlag { .. }), "{e:?}");
     }
 
@@ -1878,9 +2351,17 @@ mod tests {
         assert!(e.contains("NOPE"), "{e}");
         let e = conf_err("authorization { user: a, password: b }\nno_auth_user: zed\n");
         assert!(e.contains("no_auth_user"), "{e}");
-        let e = conf_err("accounts { A: { jetstream: enabled } }\n");
+        let e = conf_err("accounts { A: { jetstream: maybe } }\n");
         assert!(
-            e.contains("accounts.a.jetstream") || e.contains("jetstream"),
+            e.contains("invalid value for `accounts.a.jetstream`"),
+            "{e}"
+        );
+        assert!(e.contains("edge.conf:1") && e.contains("\"maybe\""), "{e}");
+        let e = conf_err("accounts { A: { jetstream: 5 } }\n");
+        assert!(e.contains("`accounts.a.jetstream`"), "{e}");
+        let e = conf_err("accounts { A: { imports: [] } }\n");
+        assert!(
+            e.contains("`accounts.a.imports`") && e.contains("not supported yet"),
             "{e}"
         );
     }

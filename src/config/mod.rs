@@ -68,6 +68,46 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// Leaf node remotes to dial (`leafnodes { remotes: [...] }`, TOML `[leaf]`).
     pub leaf: leaf::LeafConfig,
+    /// JetStream; None = off (the default, as nats-server).
+    pub jetstream: Option<JetStreamConfig>,
+}
+
+/// JetStream, when turned on by `-js`, `jetstream: enabled` or a `jetstream { }` block
+/// (TOML `[jetstream]`) without `enabled: false`. The storage directory is
+/// `Config::store_dir`, whichever way it was set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JetStreamConfig {
+    /// `max_memory_store` (`max_mem_store`, `max_mem`): None = no limit of our own.
+    pub max_memory: Option<u64>,
+    /// `max_file_store` (`max_file`): None = no limit of our own.
+    pub max_file: Option<u64>,
+    /// `domain`: the API also answers on `$JS.<domain>.API.>`; validated as a single
+    /// subject token.
+    pub domain: Option<String>,
+    /// edgeleaf key `sync_before_ack` (default true): a PubAck only after the message is
+    /// flushed to disk. false trades durability for speed.
+    pub sync_before_ack: bool,
+    /// edgeleaf key `cache_size` (default 64MB): sled's page cache.
+    pub cache_size: u64,
+}
+
+impl JetStreamConfig {
+    /// `cache_size` when none (or 0) is configured.
+    pub const DEFAULT_CACHE_SIZE: u64 = 64 * 1024 * 1024;
+}
+
+impl Default for JetStreamConfig {
+    /// JetStream on with nothing configured: no limits of our own, no domain, sync
+    /// before every PubAck.
+    fn default() -> Self {
+        JetStreamConfig {
+            max_memory: None,
+            max_file: None,
+            domain: None,
+            sync_before_ack: true,
+            cache_size: Self::DEFAULT_CACHE_SIZE,
+        }
+    }
 }
 
 /// The client `tls { }` block, with nats-server 2.9's meaning. Only paths here: the files
@@ -124,6 +164,7 @@ impl Default for Config {
             auth: auth::AuthConfig::default(),
             tls: None,
             leaf: leaf::LeafConfig::default(),
+            jetstream: None,
         }
     }
 }
