@@ -250,7 +250,8 @@ fn large_appends_split_and_batches_are_dropped_when_drained() {
         }
     }
     s.flush().unwrap();
-    assert_eq!(s.sh.msgs.len(), 1, "only the floor is left");
+    assert_eq!(s.sh.msgs.len(), 0, "every batch value is dropped");
+    assert_eq!(s.sh.tombs.len(), 1, "only the floor is left");
 }
 
 #[derive(Debug, Clone)]
@@ -350,5 +351,27 @@ proptest! {
         drop(m);
         drop(store);
         let _ = std::fs::remove_dir_all(&d);
+    }
+}
+
+#[test]
+fn batch_encoding_round_trips_and_rejects_garbage() {
+    use super::batch::{encode, rec_of, BatchView};
+    let mut msgs = vec![
+        msg(5, "a", b""),
+        msg(7, "b.c", b"payload"),
+        msg(u64::MAX - 1, "", b"x"),
+    ];
+    msgs[1].time_ns = -3; // clocks may step back
+    msgs[2].headers = Some(Vec::new()); // empty header block is not "no headers"
+    msgs[2].time_ns = i64::MAX;
+    let v = encode(msgs.iter().map(rec_of));
+    let view = BatchView::new(&v).unwrap();
+    let back: Vec<_> = (0..view.len()).map(|i| view.rec(i).to_msg()).collect();
+    assert_eq!(back, msgs);
+    assert_eq!(view.lower_bound(6), 1);
+    assert_eq!(view.lower_bound(u64::MAX), 3);
+    for cut in 0..v.len() {
+        assert!(BatchView::new(&v[..cut]).is_none(), "truncated at {cut}");
     }
 }
