@@ -95,8 +95,12 @@ impl Rec<'_> {
 }
 
 impl<'a> BatchView<'a> {
-    /// None when the value is not a well-formed batch.
+    /// None when the value is not a well-formed batch. An empty value is the husk of a
+    /// dropped batch: no records.
     pub fn new(data: &'a [u8]) -> Option<BatchView<'a>> {
+        if data.is_empty() {
+            return Some(BatchView { recs: Vec::new() });
+        }
         if data.first() != Some(&VERSION) {
             return None;
         }

@@ -13,6 +13,9 @@ use super::{prefix, MsgsState, StoreError, StoredMsg};
 const BATCH: u8 = b'b';
 const TOMB: u8 = b't';
 const FLOOR: u8 = b'f';
+/// Husks (empty values of dropped batches) kept at the front of a log; beyond twice
+/// this many the oldest are removed in one sled batch.
+const HUSKS_KEPT: u64 = 128;
 
 /// The message log of one stream. Cheap to clone; all methods take `&self` and are
 /// thread-safe (one mutex per stream).
@@ -38,6 +41,8 @@ struct Inner {
     /// Bitmaps changed since they were last written, by batch key.
     dirty: BTreeMap<u64, Tomb>,
     deleted: bool,
+    /// Batch keys whose value is empty (dropped batches, see `write_removals`).
+    husks: u64,
 }
 
 impl Inner {
@@ -217,10 +222,17 @@ impl Log {
             let view = self.view(key, &v)?;
             let removed = tomb.count();
             let n = view.len();
+            if n == 0 {
+                continue;
+            }
             let holds_front =
                 view.seq(0) <= inner.state.first_seq && inner.state.first_seq <= view.seq(n - 1);
             if removed >= n {
-                drop_ops.remove(self.key(BATCH, key));
+                // A husk (empty value) instead of a removal: sled merges a leaf that
+                // falls under 4 entries into its sibling, rewriting the sibling's batch
+                // values; a drained front would do that every 16 batches.
+                drop_ops.insert(self.key(BATCH, key), Vec::new());
+                inner.husks += 1;
                 untomb_ops.remove(self.key(TOMB, key));
                 floor |= view.seq(n - 1) >= inner.state.last_seq;
             } else if removed * 4 >= n * 3 && !holds_front {
@@ -258,7 +270,33 @@ impl Log {
             .map_err(self.err("drop batches"))?;
         self.tombs
             .apply_batch(untomb_ops)
-            .map_err(self.err("drop tombstones"))
+            .map_err(self.err("drop tombstones"))?;
+        if inner.husks > 2 * HUSKS_KEPT {
+            self.remove_husks(inner)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the oldest husks, keeping the newest [`HUSKS_KEPT`] so the leaves that get
+    /// merged hold husks, not batch values.
+    fn remove_husks(&self, inner: &mut Inner) -> Result<(), StoreError> {
+        let mut to_remove = inner.husks - HUSKS_KEPT;
+        let mut ops = sled::Batch::default();
+        for kv in self
+            .tree
+            .range(self.key(BATCH, 0)..=self.key(BATCH, u64::MAX))
+        {
+            if to_remove == 0 {
+                break;
+            }
+            let (k, v) = kv.map_err(self.err("scan husks"))?;
+            if v.is_empty() {
+                ops.remove(k);
+                to_remove -= 1;
+                inner.husks -= 1;
+            }
+        }
+        self.tree.apply_batch(ops).map_err(self.err("remove husks"))
     }
 
     fn floor_value(&self, inner: &Inner) -> Vec<u8> {
@@ -290,6 +328,9 @@ impl Messages {
             let (k, v) = kv.map_err(log.err("recover"))?;
             let key = log.seq_of_key(&k);
             let view = log.view(key, &v)?;
+            if view.len() == 0 {
+                inner.husks += 1;
+            }
             let tomb = log.tomb(&inner, key)?;
             for i in 0..view.len() {
                 let r = view.rec(i);
