@@ -5,6 +5,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use sled::Transactional;
 
 use super::batch::{self, BatchView, Rec, Tomb, MAX_BATCH_BYTES, MAX_BATCH_MSGS};
 use super::{prefix, MsgsState, StoreError, StoredMsg};
@@ -12,6 +13,9 @@ use super::{prefix, MsgsState, StoreError, StoredMsg};
 const BATCH: u8 = b'b';
 const TOMB: u8 = b't';
 const FLOOR: u8 = b'f';
+/// Husks (empty values of dropped batches) kept at the front of a log; beyond twice
+/// this many the oldest are removed in one sled batch.
+const HUSKS_KEPT: u64 = 128;
 
 /// The message log of one stream. Cheap to clone; all methods take `&self` and are
 /// thread-safe (one mutex per stream).
@@ -23,7 +27,10 @@ pub struct Messages {
 struct Log {
     stream: String,
     prefix: Vec<u8>,
+    /// Batch values only, so a removal never makes sled rewrite a leaf of batch values.
     tree: sled::Tree,
+    /// Tombstone bitmaps and the floor.
+    tombs: sled::Tree,
     inner: Mutex<Inner>,
 }
 
@@ -34,6 +41,8 @@ struct Inner {
     /// Bitmaps changed since they were last written, by batch key.
     dirty: BTreeMap<u64, Tomb>,
     deleted: bool,
+    /// Batch keys whose value is empty (dropped batches, see `write_removals`).
+    husks: u64,
 }
 
 impl Inner {
@@ -95,7 +104,7 @@ impl Log {
             return Ok(t.clone());
         }
         Ok(self
-            .tree
+            .tombs
             .get(self.key(TOMB, key))
             .map_err(self.err("read tombstones"))?
             .map(|v| Tomb::decode(&v))
@@ -184,16 +193,24 @@ impl Log {
         Ok(())
     }
 
-    /// Writes the dirty bitmaps: drops fully removed batches (recording the floor),
-    /// rewrites mostly removed ones (except the front batch, which a work queue is about to
-    /// drain anyway), else stores the bitmap. One atomic sled batch.
+    /// Writes the dirty bitmaps: drops fully removed batches, rewrites mostly removed
+    /// ones (except the front batch, which a work queue is about to drain anyway), else
+    /// stores the bitmap. Bitmaps live in their own tree, so the leaves holding batch
+    /// values are touched only when a batch is dropped or rewritten.
+    ///
+    /// Crash order: (1) bitmaps and the floor, (2) batch drops, (3) removal of the dropped
+    /// batches' bitmaps; a rewrite replaces batch and bitmap in one transaction. Any prefix
+    /// of that is a consistent state (an orphan bitmap of a dropped batch is never read:
+    /// batch keys only grow).
     fn write_removals(&self, inner: &mut Inner) -> Result<(), StoreError> {
         if inner.dirty.is_empty() {
             return Ok(());
         }
         let dirty = std::mem::take(&mut inner.dirty);
-        let mut ops = sled::Batch::default();
-        let mut dropped = false;
+        let mut tomb_ops = sled::Batch::default();
+        let mut drop_ops = sled::Batch::default();
+        let mut untomb_ops = sled::Batch::default();
+        let mut floor = false;
         for (key, tomb) in dirty {
             let Some(v) = self
                 .tree
@@ -205,42 +222,103 @@ impl Log {
             let view = self.view(key, &v)?;
             let removed = tomb.count();
             let n = view.len();
+            if n == 0 {
+                continue;
+            }
             let holds_front =
                 view.seq(0) <= inner.state.first_seq && inner.state.first_seq <= view.seq(n - 1);
             if removed >= n {
-                ops.remove(self.key(BATCH, key));
-                ops.remove(self.key(TOMB, key));
-                dropped = true;
+                // A husk (empty value) instead of a removal: sled merges a leaf that
+                // falls under 4 entries into its sibling, rewriting the sibling's batch
+                // values; a drained front would do that every 16 batches.
+                drop_ops.insert(self.key(BATCH, key), Vec::new());
+                inner.husks += 1;
+                untomb_ops.remove(self.key(TOMB, key));
+                floor |= view.seq(n - 1) >= inner.state.last_seq;
             } else if removed * 4 >= n * 3 && !holds_front {
                 let live: Vec<Rec> = (0..n)
                     .filter(|i| !tomb.get(*i))
                     .map(|i| view.rec(i))
                     .collect();
-                ops.insert(self.key(BATCH, key), batch::encode(live.into_iter()));
-                ops.remove(self.key(TOMB, key));
+                let value = batch::encode(live.into_iter());
+                let (bk, tk) = (self.key(BATCH, key), self.key(TOMB, key));
+                (&self.tree, &self.tombs)
+                    .transaction(|(t, tb)| {
+                        t.insert(bk.as_slice(), value.as_slice())?;
+                        tb.remove(tk.as_slice())?;
+                        Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+                    })
+                    .map_err(|e| match e {
+                        sled::transaction::TransactionError::Storage(e) => e,
+                        sled::transaction::TransactionError::Abort(()) => {
+                            sled::Error::Unsupported("aborted".into())
+                        }
+                    })
+                    .map_err(self.err("rewrite batch"))?;
             } else {
-                ops.insert(self.key(TOMB, key), tomb.encode());
+                tomb_ops.insert(self.key(TOMB, key), tomb.encode());
             }
         }
-        if dropped {
-            let mut f = Vec::with_capacity(16);
-            f.extend_from_slice(&inner.state.last_seq.to_le_bytes());
-            f.extend_from_slice(&inner.state.last_ts.to_le_bytes());
-            ops.insert(self.floor_key(), f);
+        if floor {
+            tomb_ops.insert(self.floor_key(), self.floor_value(inner));
         }
+        self.tombs
+            .apply_batch(tomb_ops)
+            .map_err(self.err("write tombstones"))?;
         self.tree
-            .apply_batch(ops)
-            .map_err(self.err("write removals"))
+            .apply_batch(drop_ops)
+            .map_err(self.err("drop batches"))?;
+        self.tombs
+            .apply_batch(untomb_ops)
+            .map_err(self.err("drop tombstones"))?;
+        if inner.husks > 2 * HUSKS_KEPT {
+            self.remove_husks(inner)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the oldest husks, keeping the newest [`HUSKS_KEPT`] so the leaves that get
+    /// merged hold husks, not batch values.
+    fn remove_husks(&self, inner: &mut Inner) -> Result<(), StoreError> {
+        let mut to_remove = inner.husks - HUSKS_KEPT;
+        let mut ops = sled::Batch::default();
+        for kv in self
+            .tree
+            .range(self.key(BATCH, 0)..=self.key(BATCH, u64::MAX))
+        {
+            if to_remove == 0 {
+                break;
+            }
+            let (k, v) = kv.map_err(self.err("scan husks"))?;
+            if v.is_empty() {
+                ops.remove(k);
+                to_remove -= 1;
+                inner.husks -= 1;
+            }
+        }
+        self.tree.apply_batch(ops).map_err(self.err("remove husks"))
+    }
+
+    fn floor_value(&self, inner: &Inner) -> Vec<u8> {
+        let mut f = Vec::with_capacity(16);
+        f.extend_from_slice(&inner.state.last_seq.to_le_bytes());
+        f.extend_from_slice(&inner.state.last_ts.to_le_bytes());
+        f
     }
 }
 
 impl Messages {
     /// Opens the log of `stream`, rebuilding its state from what is on disk.
-    pub(crate) fn load(stream: &str, tree: sled::Tree) -> Result<Messages, StoreError> {
+    pub(crate) fn load(
+        stream: &str,
+        tree: sled::Tree,
+        tombs: sled::Tree,
+    ) -> Result<Messages, StoreError> {
         let log = Log {
             stream: stream.to_string(),
             prefix: prefix(stream)?,
             tree,
+            tombs,
             inner: Mutex::new(Inner::default()),
         };
         let mut inner = Inner::default();
@@ -250,6 +328,9 @@ impl Messages {
             let (k, v) = kv.map_err(log.err("recover"))?;
             let key = log.seq_of_key(&k);
             let view = log.view(key, &v)?;
+            if view.len() == 0 {
+                inner.husks += 1;
+            }
             let tomb = log.tomb(&inner, key)?;
             for i in 0..view.len() {
                 let r = view.rec(i);
@@ -262,7 +343,7 @@ impl Messages {
                 }
             }
         }
-        if let Some(f) = log.tree.get(log.floor_key()).map_err(log.err("recover"))? {
+        if let Some(f) = log.tombs.get(log.floor_key()).map_err(log.err("recover"))? {
             if f.len() >= 16 {
                 let fs = u64::from_le_bytes(f[0..8].try_into().unwrap());
                 if fs > last_seq {
@@ -540,12 +621,9 @@ impl Messages {
             g.state.first_seq = seq + 1;
             g.state.first_ts = 0;
         }
-        let mut f = Vec::with_capacity(16);
-        f.extend_from_slice(&seq.to_le_bytes());
-        f.extend_from_slice(&g.state.last_ts.to_le_bytes());
         self.sh
-            .tree
-            .insert(self.sh.floor_key(), f)
+            .tombs
+            .insert(self.sh.floor_key(), self.sh.floor_value(&g))
             .map_err(self.sh.err("set last seq"))?;
         Ok(())
     }

@@ -143,6 +143,7 @@ struct Shared {
     streams: sled::Tree,
     consumers: sled::Tree,
     msgs: sled::Tree,
+    tombs: sled::Tree,
     logs: Mutex<HashMap<String, Messages>>,
 }
 
@@ -166,7 +167,17 @@ pub(crate) fn prefix(stream: &str) -> Result<Vec<u8>, StoreError> {
 
 /// sled segment size: one segment holds a few hundred full batches; measured in
 /// examples/store_wa.rs.
-const SEGMENT_SIZE: usize = 8 << 20;
+const SEGMENT_SIZE: usize = 1 << 20;
+
+/// `SEGMENT_SIZE`, or `EDGELEAF_STORE_SEGMENT_SIZE` (a power of two, bytes) for
+/// measurements with examples/store_wa.rs. Fixed for a database once created.
+fn segment_size() -> usize {
+    std::env::var("EDGELEAF_STORE_SEGMENT_SIZE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|v| v.is_power_of_two() && *v >= 64 * 1024)
+        .unwrap_or(SEGMENT_SIZE)
+}
 
 impl Store {
     /// Opens (creating if needed) the store in `dir`, with sled's page cache limited to
@@ -177,7 +188,7 @@ impl Store {
             .cache_capacity(cache_capacity_bytes)
             .mode(sled::Mode::HighThroughput)
             .use_compression(false)
-            .segment_size(SEGMENT_SIZE)
+            .segment_size(segment_size())
             .flush_every_ms(None);
         let db = cfg.open().map_err(|source| StoreError::Open {
             path: dir.to_path_buf(),
@@ -211,7 +222,8 @@ impl Store {
                 source,
             })
         };
-        let (streams, consumers, msgs) = (tree("streams")?, tree("consumers")?, tree("msgs")?);
+        let (streams, consumers) = (tree("streams")?, tree("consumers")?);
+        let (msgs, tombs) = (tree("msgs")?, tree("tombs")?);
         Ok(Store {
             sh: Arc::new(Shared {
                 db,
@@ -219,6 +231,7 @@ impl Store {
                 streams,
                 consumers,
                 msgs,
+                tombs,
                 logs: Mutex::new(HashMap::new()),
             }),
         })
@@ -278,7 +291,7 @@ impl Store {
             .streams
             .remove(stream.as_bytes())
             .map_err(Self::stream_err("delete meta", stream))?;
-        for tree in [&self.sh.consumers, &self.sh.msgs] {
+        for tree in [&self.sh.consumers, &self.sh.msgs, &self.sh.tombs] {
             let mut b = sled::Batch::default();
             for k in tree.scan_prefix(&p).keys() {
                 b.remove(k.map_err(Self::stream_err("scan for delete", stream))?);
@@ -336,7 +349,7 @@ impl Store {
         if let Some(m) = logs.get(stream) {
             return Ok(m.clone());
         }
-        let m = Messages::load(stream, self.sh.msgs.clone())?;
+        let m = Messages::load(stream, self.sh.msgs.clone(), self.sh.tombs.clone())?;
         logs.insert(stream.to_string(), m.clone());
         Ok(m)
     }

@@ -29,8 +29,19 @@ fn tmpdir(name: &str) -> PathBuf {
     d
 }
 
+/// sled releases its file lock from a background thread after the last handle is
+/// dropped, so an immediate reopen in the same process can find it still held.
 fn open(d: &Path) -> Store {
-    Store::open(d, 8 << 20).unwrap()
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(d, 8 << 20) {
+            Ok(s) => return s,
+            Err(e) if std::time::Instant::now() < deadline && e.to_string().contains("lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
 }
 
 #[test]
@@ -250,7 +261,11 @@ fn large_appends_split_and_batches_are_dropped_when_drained() {
         }
     }
     s.flush().unwrap();
-    assert_eq!(s.sh.msgs.len(), 1, "only the floor is left");
+    assert!(
+        s.sh.msgs.iter().values().all(|v| v.unwrap().is_empty()),
+        "every batch value is dropped (husks are empty)"
+    );
+    assert_eq!(s.sh.tombs.len(), 1, "only the floor is left");
 }
 
 #[derive(Debug, Clone)]
@@ -351,4 +366,68 @@ proptest! {
         drop(store);
         let _ = std::fs::remove_dir_all(&d);
     }
+}
+
+#[test]
+fn batch_encoding_round_trips_and_rejects_garbage() {
+    use super::batch::{encode, rec_of, BatchView};
+    let mut msgs = vec![
+        msg(5, "a", b""),
+        msg(7, "b.c", b"payload"),
+        msg(u64::MAX - 1, "", b"x"),
+    ];
+    msgs[1].time_ns = -3; // clocks may step back
+    msgs[2].headers = Some(Vec::new()); // empty header block is not "no headers"
+    msgs[2].time_ns = i64::MAX;
+    let v = encode(msgs.iter().map(rec_of));
+    let view = BatchView::new(&v).unwrap();
+    let back: Vec<_> = (0..view.len()).map(|i| view.rec(i).to_msg()).collect();
+    assert_eq!(back, msgs);
+    assert_eq!(view.lower_bound(6), 1);
+    assert_eq!(view.lower_bound(u64::MAX), 3);
+    for cut in 1..v.len() {
+        assert!(BatchView::new(&v[..cut]).is_none(), "truncated at {cut}");
+    }
+}
+
+#[test]
+fn husks_of_dropped_batches_are_bounded_and_recovered() {
+    let d = tmpdir("husks");
+    let s = open(&d);
+    let m = s.messages("H").unwrap();
+    for i in 1..=700u64 {
+        m.append(&[msg(i, "h", b"x")]).unwrap();
+    }
+    for i in 1..=690u64 {
+        assert!(m.remove(i).unwrap());
+        if i % 10 == 0 {
+            s.flush().unwrap();
+        }
+    }
+    s.flush().unwrap();
+    let husks =
+        s.sh.msgs
+            .iter()
+            .values()
+            .filter(|v| v.as_ref().unwrap().is_empty())
+            .count();
+    assert!(husks <= 256, "{husks} husks");
+    let st = m.state();
+    assert_eq!((st.msgs, st.first_seq, st.last_seq), (10, 691, 700));
+    drop((m, s));
+    let s = open(&d);
+    let m = s.messages("H").unwrap();
+    assert_eq!(m.state(), st);
+    assert_eq!(m.next(0, &all).unwrap().unwrap().seq, 691);
+    assert_eq!(m.get(690).unwrap(), None);
+    for i in 691..=700u64 {
+        assert!(m.remove(i).unwrap());
+    }
+    s.flush().unwrap();
+    drop((m, s));
+    let s = open(&d);
+    let st = s.messages("H").unwrap().state();
+    assert_eq!((st.msgs, st.first_seq, st.last_seq), (0, 701, 700));
+    drop(s);
+    let _ = std::fs::remove_dir_all(&d);
 }

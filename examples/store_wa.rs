@@ -1,0 +1,156 @@
+//! Write amplification and space of the JetStream store (src/store).
+//!
+//! `cargo run --release --example store_wa -- --msgs 1000000 --size 128 [--dir D]
+//!  [--cycles 3] [--cache-mb 64]`
+//!
+//! Appends N messages in batches of 256 with a flush per batch, then removes them all in
+//! order (work-queue style) with a flush every 256 removals, then runs fill/drain cycles.
+//! Disk bytes written come from /proc/self/io `write_bytes` and are divided by the
+//! payload bytes of the phase; space is sled's size_on_disk.
+
+use std::time::Instant;
+
+use edgeleaf::store::{Store, StoredMsg};
+
+fn write_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| {
+                    l.strip_prefix("write_bytes: ")
+                        .map(|v| v.trim().parse().ok())
+                })
+                .flatten()
+        })
+        .unwrap_or(0)
+}
+
+fn arg(args: &[String], name: &str, default: u64) -> u64 {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.parse().expect(name))
+        .unwrap_or(default)
+}
+
+const BATCH: u64 = 256;
+
+struct Run {
+    store: Store,
+    next_seq: u64,
+    size: usize,
+}
+
+impl Run {
+    fn fill(&mut self, n: u64) -> (f64, u64, u64) {
+        let m = self.store.messages("WA").unwrap();
+        let payload = vec![0xa5u8; self.size];
+        let (w0, t0) = (write_bytes(), Instant::now());
+        let mut done = 0;
+        let mut stored = 0u64;
+        while done < n {
+            let k = BATCH.min(n - done);
+            let batch: Vec<StoredMsg> = (0..k)
+                .map(|i| StoredMsg {
+                    seq: self.next_seq + i,
+                    time_ns: 1_700_000_000_000_000_000 + (self.next_seq + i) as i64,
+                    subject: format!("wa.sensor.{}", (self.next_seq + i) % 16),
+                    headers: None,
+                    payload: payload.clone(),
+                })
+                .collect();
+            stored += batch.iter().map(|m| m.size()).sum::<u64>();
+            m.append(&batch).unwrap();
+            self.store.flush().unwrap();
+            self.next_seq += k;
+            done += k;
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        (n as f64 / secs, write_bytes() - w0, stored)
+    }
+
+    fn drain(&mut self) -> (f64, u64, u64) {
+        let m = self.store.messages("WA").unwrap();
+        let st = m.state();
+        let (w0, t0) = (write_bytes(), Instant::now());
+        let mut n = 0u64;
+        for seq in st.first_seq..=st.last_seq {
+            if m.remove(seq).unwrap() {
+                n += 1;
+                if n % BATCH == 0 {
+                    self.store.flush().unwrap();
+                }
+            }
+        }
+        self.store.flush().unwrap();
+        let secs = t0.elapsed().as_secs_f64();
+        (n as f64 / secs, write_bytes() - w0, n)
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let msgs = arg(&args, "--msgs", 1_000_000);
+    let size = arg(&args, "--size", 128) as usize;
+    let cycles = arg(&args, "--cycles", 3);
+    let cache = arg(&args, "--cache-mb", 64) << 20;
+    let dir = args
+        .iter()
+        .position(|a| a == "--dir")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("store_wa-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = Store::open(&dir, cache).unwrap();
+    let mut run = Run {
+        store,
+        next_seq: 1,
+        size,
+    };
+    let payload_total = msgs * size as u64;
+    println!(
+        "store_wa: {msgs} msgs x {size} B payload, batches of {BATCH}, dir {}",
+        dir.display()
+    );
+    println!("| phase | msgs/s | disk written | written / payload B | size_on_disk | on_disk / stored B |");
+    println!("|---|---|---|---|---|---|");
+
+    let (rate, written, stored) = run.fill(msgs);
+    let disk = run.store.size_on_disk().unwrap();
+    println!(
+        "| append {msgs} | {rate:.0} | {:.1} MB | {:.2} | {:.1} MB | {:.2} |",
+        written as f64 / 1e6,
+        written as f64 / payload_total as f64,
+        disk as f64 / 1e6,
+        disk as f64 / stored as f64
+    );
+
+    let (rate, written, n) = run.drain();
+    let disk = run.store.size_on_disk().unwrap();
+    println!(
+        "| remove {n} in order | {rate:.0} | {:.1} MB | {:.2} | {:.1} MB | (empty) |",
+        written as f64 / 1e6,
+        written as f64 / payload_total as f64,
+        disk as f64 / 1e6,
+    );
+
+    for c in 1..=cycles {
+        let (r1, w1, stored) = run.fill(msgs);
+        let full = run.store.size_on_disk().unwrap();
+        let (r2, w2, _) = run.drain();
+        let empty = run.store.size_on_disk().unwrap();
+        println!(
+            "| cycle {c}: fill / drain | {r1:.0} / {r2:.0} | {:.1} MB | {:.2} | full {:.1} MB, empty {:.1} MB | {:.2} |",
+            (w1 + w2) as f64 / 1e6,
+            (w1 + w2) as f64 / payload_total as f64,
+            full as f64 / 1e6,
+            empty as f64 / 1e6,
+            full as f64 / stored as f64
+        );
+    }
+    let st = run.store.messages("WA").unwrap().state();
+    println!("final state: {st:?}");
+    drop(run);
+    let _ = std::fs::remove_dir_all(&dir);
+}
