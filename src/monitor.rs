@@ -158,7 +158,7 @@ fn route(
     let path = if path.is_empty() { "/" } else { path };
     let known = matches!(
         path,
-        "/" | "/varz" | "/connz" | "/subsz" | "/subscriptionsz" | "/healthz" | "/leafz"
+        "/" | "/varz" | "/connz" | "/subsz" | "/subscriptionsz" | "/healthz" | "/leafz" | "/jsz"
     );
     if known {
         *monitor
@@ -170,9 +170,10 @@ fn route(
     match path {
         "/" => (
             200,
-            json!({"endpoints": ["/varz", "/connz", "/subsz", "/leafz", "/healthz"]}),
+            json!({"endpoints": ["/varz", "/connz", "/subsz", "/leafz", "/jsz", "/healthz"]}),
         ),
         "/leafz" => (200, leafz(server, q)),
+        "/jsz" => (200, jsz(server)),
         "/varz" => (200, varz(server, monitor)),
         "/connz" => (200, connz(server, q)),
         "/subsz" | "/subscriptionsz" => (200, subsz(server, q)),
@@ -231,6 +232,53 @@ fn leafz(server: &Server, q: &BTreeMap<String, String>) -> Value {
     })
 }
 
+/// JetStream totals over its accounts, with nats-server's `/jsz` field names.
+fn js_totals(server: &Server) -> Option<Value> {
+    let js = server.jetstream()?;
+    let cfg = server.config.jetstream.as_ref()?;
+    let (mut streams, mut consumers, mut messages, mut bytes, mut total, mut errors) =
+        (0, 0, 0u64, 0u64, 0u64, 0u64);
+    for a in &js.accounts {
+        let v = a.view.lock().clone();
+        streams += v.streams;
+        consumers += v.consumers;
+        messages += v.messages;
+        bytes += v.bytes;
+        total += v.api_total;
+        errors += v.api_errors;
+    }
+    let mut config = json!({
+        "max_memory": cfg.max_memory.map_or(-1, |v| v as i64),
+        "max_storage": cfg.max_file.map_or(-1, |v| v as i64),
+        "store_dir": std::path::Path::new(&server.config.store_dir).join("jetstream"),
+    });
+    if let Some(d) = &cfg.domain {
+        config["domain"] = json!(d);
+    }
+    Some(json!({
+        "config": config,
+        "memory": 0,
+        "storage": bytes,
+        "accounts": js.accounts.len(),
+        "streams": streams,
+        "consumers": consumers,
+        "messages": messages,
+        "bytes": bytes,
+        "api": {"total": total, "errors": errors},
+    }))
+}
+
+/// `/jsz`: whether JetStream runs, and its totals.
+fn jsz(server: &Server) -> Value {
+    let mut v = js_totals(server).unwrap_or_else(|| json!({"disabled": true}));
+    v["server_id"] = json!(server.id);
+    v["now"] = json!(rfc3339(SystemTime::now()));
+    if v.get("disabled").is_none() {
+        v["disabled"] = json!(false);
+    }
+    v
+}
+
 fn varz(server: &Server, monitor: &Monitor) -> Value {
     let cfg = &server.config;
     let s = &server.stats;
@@ -285,7 +333,7 @@ fn varz(server: &Server, monitor: &Monitor) -> Value {
         "leaf": if leaf_remotes.is_empty() { json!({}) } else { json!({"remotes": leaf_remotes}) },
         "mqtt": {},
         "websocket": {},
-        "jetstream": {},
+        "jetstream": js_totals(server).map_or(json!({}), |t| json!({"config": t["config"], "stats": t})),
         "tls_timeout": go_float(cfg.tls.as_ref().map_or(2.0, |t| t.timeout.as_secs_f64())),
         "write_deadline": cfg.write_deadline.as_nanos() as u64,
         "start": rfc3339(server.started),

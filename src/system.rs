@@ -141,6 +141,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         write_pid_file(path)?;
     }
     crate::monitor::start(server.clone()).await?;
+    server.start_jetstream()?;
     server.start_clients().await?;
     server.start_leafs();
     info!("Server is ready");

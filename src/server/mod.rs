@@ -59,6 +59,8 @@ pub enum StartError {
     Tls(#[from] TlsError),
     #[error("Can't start monitoring: {0}")]
     Monitor(String),
+    #[error("Can't start JetStream: {0}")]
+    JetStream(String),
 }
 
 /// Binds a TCP listener, with nats-server's wording when the port is taken.
@@ -98,6 +100,8 @@ pub struct Server {
     shutdown_begun: Notify,
     /// The leaf remotes (`leafnodes { remotes }`), once started.
     leafs: std::sync::OnceLock<Vec<Arc<crate::leaf::Remote>>>,
+    /// JetStream, when enabled and started.
+    jetstream: std::sync::OnceLock<Arc<crate::jetstream::JetStream>>,
 }
 
 impl Server {
@@ -126,6 +130,7 @@ impl Server {
             shutting_down: AtomicBool::new(false),
             shutdown_begun: Notify::new(),
             leafs: std::sync::OnceLock::new(),
+            jetstream: std::sync::OnceLock::new(),
         }))
     }
 
@@ -268,6 +273,23 @@ impl Server {
                 }
             }
         }
+    }
+
+    /// Opens the JetStream store and recovers streams and consumers (before clients can
+    /// publish into them).
+    pub fn start_jetstream(self: &Arc<Self>) -> Result<(), StartError> {
+        match crate::jetstream::JetStream::start(self) {
+            Ok(Some(js)) => {
+                let _ = self.jetstream.set(js);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(StartError::JetStream(e.to_string())),
+        }
+    }
+
+    pub fn jetstream(&self) -> Option<&Arc<crate::jetstream::JetStream>> {
+        self.jetstream.get()
     }
 
     /// Starts dialling the configured leaf remotes.

@@ -1,0 +1,1342 @@
+//! The JetStream task of one account: streams with their stored messages and consumers,
+//! the API handlers, publish with group commit, pull delivery, acks and redelivery.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::sync::mpsc;
+use tracing::{debug, error, warn};
+
+use super::api::{self, ApiError, ConsumerConfig, StreamConfig};
+use super::consumer::{now_ns, Consumer, Progress, PullRequest};
+use super::respond;
+use super::sinks::{Catcher, Incoming, Kind};
+use crate::router::{Account, FlushList, Message, Origin, Subscription};
+use crate::server::Server;
+use crate::store::{Messages, Store, StoreError, StoredMsg};
+use crate::subject;
+
+/// Most publishes written per group commit.
+const BATCH: usize = 256;
+
+/// A JetStream account as the rest of the server sees it.
+pub struct JsAccount {
+    pub account: Arc<Account>,
+    cid: u64,
+    tx: mpsc::Sender<Incoming>,
+    domain: Option<String>,
+    /// What `/jsz` and `$JS.API.INFO` show, refreshed by the task.
+    pub view: Mutex<JsView>,
+    api_subs: Mutex<Vec<Arc<Subscription>>>,
+}
+
+/// Counts for monitoring.
+#[derive(Debug, Clone, Default)]
+pub struct JsView {
+    pub streams: usize,
+    pub consumers: usize,
+    pub messages: u64,
+    pub bytes: u64,
+    pub api_total: u64,
+    pub api_errors: u64,
+}
+
+impl JsAccount {
+    pub fn new(
+        server: &Server,
+        account: Arc<Account>,
+        tx: mpsc::Sender<Incoming>,
+        domain: Option<String>,
+    ) -> Arc<JsAccount> {
+        Arc::new(JsAccount {
+            account,
+            cid: server.next_cid(),
+            tx,
+            domain,
+            view: Mutex::new(JsView::default()),
+            api_subs: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Subscribes the API subjects: `$JS.API.>`, and `$JS.<domain>.API.>` when a domain is
+    /// configured (that is the one offered to the hub over a leaf link).
+    pub fn subscribe_api(&self) {
+        let mut subs = self.api_subs.lock();
+        let plain = Catcher::new(self.cid, Kind::Api, self.tx.clone());
+        let sub = Arc::new(Subscription::new(
+            plain,
+            Bytes::from_static(b"$JS.API.>"),
+            None,
+            Bytes::from_static(b"api"),
+        ));
+        self.account.subscribe(sub.clone());
+        subs.push(sub);
+        if let Some(d) = &self.domain {
+            let prefix = format!("$JS.{d}.API.");
+            let catcher = Arc::new(Catcher {
+                cid: self.cid,
+                kind: Kind::Api,
+                domain_prefix: Some(Bytes::from(prefix.clone())),
+                tx: self.tx.clone(),
+            });
+            let sub = Arc::new(Subscription::new(
+                catcher,
+                Bytes::from(format!("{prefix}>")),
+                None,
+                Bytes::from_static(b"api-domain"),
+            ));
+            self.account.subscribe(sub.clone());
+            subs.push(sub);
+        }
+    }
+}
+
+/// nats-server counts a stored message as subject + headers + payload plus a fixed
+/// overhead: 30 bytes in its file store, 16 in its memory store. The store counts 16;
+/// streams report (and limit by) nats-server's numbers so `bytes` and `max_bytes` mean
+/// the same on both.
+const FILE_EXTRA_PER_MSG: u64 = 14;
+
+impl Stream {
+    fn bytes(&self) -> u64 {
+        let st = self.msgs.state();
+        if self.memory {
+            st.bytes
+        } else {
+            st.bytes + st.msgs * FILE_EXTRA_PER_MSG
+        }
+    }
+
+    fn extra_per_msg(&self) -> u64 {
+        if self.memory {
+            16
+        } else {
+            16 + FILE_EXTRA_PER_MSG
+        }
+    }
+}
+
+struct Stream {
+    config: StreamConfig,
+    created: SystemTime,
+    msgs: Messages,
+    subs: Vec<Arc<Subscription>>,
+    /// Nats-Msg-Id → (seq, unix ns) within the duplicate window.
+    dedupe: HashMap<String, (u64, i64)>,
+    consumers: BTreeMap<String, Consumer>,
+    memory: bool,
+}
+
+/// What the store keeps about a stream.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StreamMeta {
+    config: StreamConfig,
+    created_ns: i64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ConsumerMeta {
+    config: ConsumerConfig,
+    created_ns: i64,
+    progress: Progress,
+}
+
+fn time_of(ns: i64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_nanos(ns.max(0) as u64)
+}
+
+fn ns_of(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// The store key of a stream: account and stream name, which cannot contain the separator.
+fn store_name(account: &str, stream: &str) -> String {
+    format!("{account}\u{1f}{stream}")
+}
+
+pub struct Engine {
+    acc: Arc<JsAccount>,
+    file: Store,
+    memory: Store,
+    sync_before_ack: bool,
+    streams: BTreeMap<String, Stream>,
+    flush: FlushList,
+    api_total: u64,
+    api_errors: u64,
+}
+
+/// A publish waiting for the group commit before its PubAck goes out.
+struct Acked {
+    reply: Option<Bytes>,
+    body: Vec<u8>,
+}
+
+impl Engine {
+    pub fn new(acc: Arc<JsAccount>, file: Store, memory: Store, sync_before_ack: bool) -> Engine {
+        Engine {
+            acc,
+            file,
+            memory,
+            sync_before_ack,
+            streams: BTreeMap::new(),
+            flush: FlushList::default(),
+            api_total: 0,
+            api_errors: 0,
+        }
+    }
+
+    fn store(&self, memory: bool) -> &Store {
+        if memory {
+            &self.memory
+        } else {
+            &self.file
+        }
+    }
+
+    /// Loads every stream and consumer of this account from the file store.
+    pub fn recover(&mut self) -> Result<(), StoreError> {
+        let prefix = store_name(&self.acc.account.name, "");
+        for (key, meta) in self.file.stream_metas()? {
+            let Some(name) = key.strip_prefix(&prefix) else {
+                continue;
+            };
+            let meta: StreamMeta = match serde_json::from_slice(&meta) {
+                Ok(m) => m,
+                Err(e) => {
+                    error!(
+                        "JetStream stream {name:?}: stored configuration unreadable, skipped: {e}"
+                    );
+                    continue;
+                }
+            };
+            let msgs = self.file.messages(&key)?;
+            let mut stream = Stream {
+                config: meta.config,
+                created: time_of(meta.created_ns),
+                msgs,
+                subs: Vec::new(),
+                dedupe: HashMap::new(),
+                consumers: BTreeMap::new(),
+                memory: false,
+            };
+            for (cname, data) in self.file.consumers(&key)? {
+                match serde_json::from_slice::<ConsumerMeta>(&data) {
+                    Ok(m) => {
+                        let mut c = Consumer::new(cname.clone(), m.config, time_of(m.created_ns));
+                        c.progress = m.progress;
+                        c.dirty = false;
+                        stream.consumers.insert(cname, c);
+                    }
+                    Err(e) => error!(
+                        "JetStream consumer {cname:?} of stream {name:?}: stored state unreadable, skipped: {e}"
+                    ),
+                }
+            }
+            self.capture(&mut stream);
+            debug!("JetStream recovered stream {name:?}");
+            self.streams.insert(name.to_string(), stream);
+        }
+        self.refresh_view();
+        Ok(())
+    }
+
+    /// Subscribes a stream's subjects and its ack subject.
+    fn capture(&self, stream: &mut Stream) {
+        for s in std::mem::take(&mut stream.subs) {
+            self.acc.account.unsubscribe(&s);
+        }
+        let name = stream.config.name.clone();
+        let mut subjects: Vec<String> = stream.config.subjects.clone();
+        if subjects.is_empty() {
+            subjects.push(name.clone());
+        }
+        for subj in subjects {
+            let c = Catcher::new(
+                self.acc.cid,
+                Kind::Stream(name.clone()),
+                self.acc.tx.clone(),
+            );
+            let sub = Arc::new(Subscription::new(
+                c,
+                Bytes::from(subj),
+                None,
+                Bytes::from(format!("stream.{name}")),
+            ));
+            self.acc.account.subscribe(sub.clone());
+            stream.subs.push(sub);
+        }
+        let c = Catcher::new(self.acc.cid, Kind::Ack, self.acc.tx.clone());
+        let sub = Arc::new(Subscription::new(
+            c,
+            Bytes::from(format!("$JS.ACK.{name}.>")),
+            None,
+            Bytes::from(format!("ack.{name}")),
+        ));
+        self.acc.account.subscribe(sub.clone());
+        stream.subs.push(sub);
+    }
+
+    fn refresh_view(&mut self) {
+        let mut v = JsView {
+            streams: self.streams.len(),
+            api_total: self.api_total,
+            api_errors: self.api_errors,
+            ..JsView::default()
+        };
+        for s in self.streams.values() {
+            let st = s.msgs.state();
+            v.consumers += s.consumers.len();
+            v.messages += st.msgs;
+            v.bytes += s.bytes();
+        }
+        *self.acc.view.lock() = v;
+    }
+
+    pub async fn run(mut self, mut rx: mpsc::Receiver<Incoming>) {
+        let mut batch: Vec<Incoming> = Vec::with_capacity(BATCH);
+        loop {
+            let wake = self.next_timer();
+            let first = tokio::select! {
+                m = rx.recv() => match m {
+                    Some(m) => Some(m),
+                    None => return,
+                },
+                _ = tokio::time::sleep_until(wake.into()) => None,
+            };
+            batch.extend(first);
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(m) => batch.push(m),
+                    Err(_) => break,
+                }
+            }
+            self.process(&mut batch);
+            self.timers();
+            self.save_consumers();
+            self.flush.wake_all();
+            self.refresh_view();
+        }
+    }
+
+    /// Handles a batch in arrival order, but publishes share one flush: their PubAcks go
+    /// out after it, before anything else that came later is answered.
+    fn process(&mut self, batch: &mut Vec<Incoming>) {
+        let mut acks: Vec<Acked> = Vec::new();
+        let mut touched: Vec<String> = Vec::new();
+        for m in batch.drain(..) {
+            match m.kind.clone() {
+                Kind::Stream(name) => {
+                    if let Some(a) = self.store_publish(&name, &m) {
+                        acks.push(a);
+                        if !touched.contains(&name) {
+                            touched.push(name);
+                        }
+                    }
+                }
+                Kind::Ack => {
+                    self.commit(&mut acks);
+                    self.on_ack(&m);
+                }
+                Kind::Api => {
+                    self.commit(&mut acks);
+                    self.api(&m);
+                }
+            }
+        }
+        self.commit(&mut acks);
+        for name in touched {
+            self.deliver_stream(&name);
+        }
+    }
+
+    /// The group commit: one flush for every publish of the batch, then their PubAcks.
+    fn commit(&mut self, acks: &mut Vec<Acked>) {
+        if acks.is_empty() {
+            return;
+        }
+        if self.sync_before_ack {
+            if let Err(e) = self.file.flush() {
+                // Not durable: no PubAck (the publishers retry), as the contract says.
+                error!(
+                    "JetStream store flush failed, {} PubAcks withheld: {e}",
+                    acks.len()
+                );
+                acks.clear();
+                return;
+            }
+        }
+        for a in acks.drain(..) {
+            if let Some(r) = a.reply {
+                self.respond(&r, &a.body);
+            }
+        }
+    }
+
+    fn respond(&mut self, to: &[u8], body: &[u8]) {
+        let msg = Message {
+            subject: to,
+            via: None,
+            reply: None,
+            headers: None,
+            payload: body,
+        };
+        self.acc
+            .account
+            .publish(&msg, Origin::client(self.acc.cid, true), &mut self.flush);
+    }
+
+    fn respond_error(&mut self, to: Option<&Bytes>, kind: &str, e: ApiError) {
+        self.api_errors += 1;
+        if let Some(r) = to {
+            let body = respond::error_response(kind, &e);
+            self.respond(r, &body);
+        }
+    }
+
+    /// Stores one publish, or answers why not. Returns the PubAck to send after the flush.
+    fn store_publish(&mut self, name: &str, m: &Incoming) -> Option<Acked> {
+        let reply = m.reply.clone();
+        let domain = self.acc.domain.clone();
+        let stream = self.streams.get_mut(name)?;
+        let no_ack = stream.config.no_ack;
+        let stream_name = stream.config.name.clone();
+        let ack_to = if no_ack { None } else { reply.clone() };
+        let fail = |e: ApiError| -> Option<Acked> {
+            Some(Acked {
+                reply: ack_to.clone(),
+                body: respond::pub_ack_error(&stream_name, &e),
+            })
+        };
+        let subject = String::from_utf8_lossy(&m.subject).into_owned();
+        let headers = m.headers.as_deref();
+        let size = m.subject.len() + m.payload.len() + headers.map_or(0, <[u8]>::len);
+        if stream.config.max_msg_size > 0 && size as i64 > i64::from(stream.config.max_msg_size) {
+            return fail(ApiError::message_too_large());
+        }
+        let hdr = |key: &str| headers.and_then(|h| header_value(h, key));
+        let state = stream.msgs.state();
+        if let Some(want) = hdr("Nats-Expected-Stream") {
+            if want != stream.config.name {
+                return fail(ApiError::expected_stream_mismatch());
+            }
+        }
+        if let Some(want) = hdr("Nats-Expected-Last-Sequence") {
+            if want.parse::<u64>().ok() != Some(state.last_seq) {
+                return fail(ApiError::wrong_last_sequence(state.last_seq));
+            }
+        }
+        if let Some(want) = hdr("Nats-Expected-Last-Subject-Sequence") {
+            let last = stream
+                .msgs
+                .last(&|s| s == subject)
+                .ok()
+                .flatten()
+                .map_or(0, |m| m.seq);
+            if want.parse::<u64>().ok() != Some(last) {
+                return fail(ApiError::wrong_last_sequence(last));
+            }
+        }
+        let now = now_ns();
+        let window = stream.config.duplicate_window.max(0);
+        let msg_id = hdr("Nats-Msg-Id").map(str::to_string);
+        if let Some(id) = &msg_id {
+            stream.dedupe.retain(|_, (_, at)| now - *at < window);
+            if let Some((seq, _)) = stream.dedupe.get(id) {
+                return Some(Acked {
+                    reply: ack_to,
+                    body: respond::pub_ack(&stream.config.name, *seq, true, domain.as_deref()),
+                });
+            }
+            if let Some(want) = hdr("Nats-Expected-Last-Msg-Id") {
+                let _ = want;
+            }
+        }
+        // Limits that refuse instead of making room (discard new).
+        let discard_new = stream.config.discard == api::DiscardPolicy::New;
+        if discard_new {
+            let full_msgs =
+                stream.config.max_msgs > 0 && state.msgs as i64 >= stream.config.max_msgs;
+            let full_bytes = stream.config.max_bytes > 0
+                && (stream.bytes() + size as u64 + stream.extra_per_msg()) as i64
+                    > stream.config.max_bytes;
+            if full_msgs {
+                return fail(ApiError::store_failed(api::MAX_MSGS_EXCEEDED));
+            }
+            if full_bytes {
+                return fail(ApiError::store_failed(api::MAX_BYTES_EXCEEDED));
+            }
+            if stream.config.max_msgs_per_subject > 0
+                && stream.msgs.subject_count(&subject) as i64 >= stream.config.max_msgs_per_subject
+            {
+                return fail(ApiError::store_failed(api::MAX_MSGS_PER_SUBJECT_EXCEEDED));
+            }
+        }
+        let seq = state.last_seq + 1;
+        let stored = StoredMsg {
+            seq,
+            time_ns: now,
+            subject: subject.clone(),
+            headers: headers.map(<[u8]>::to_vec),
+            payload: m.payload.to_vec(),
+        };
+        if let Err(e) = stream.msgs.append(std::slice::from_ref(&stored)) {
+            error!("JetStream stream {name:?}: store failed: {e}");
+            return fail(ApiError::store_failed(e.to_string()));
+        }
+        if let Some(id) = msg_id {
+            stream.dedupe.insert(id, (seq, now));
+        }
+        enforce_limits(stream, &subject);
+        Some(Acked {
+            reply: ack_to,
+            body: respond::pub_ack(&stream.config.name, seq, false, domain.as_deref()),
+        })
+    }
+
+    fn on_ack(&mut self, m: &Incoming) {
+        // $JS.ACK.<stream>.<consumer>.<deliveries>.<stream seq>.<consumer seq>.<ts>.<pending>
+        let text = String::from_utf8_lossy(&m.subject).into_owned();
+        let parts: Vec<&str> = text.split('.').collect();
+        if parts.len() < 9 {
+            return;
+        }
+        let (sname, cname) = (parts[2], parts[3]);
+        let Ok(seq) = parts[5].parse::<u64>() else {
+            return;
+        };
+        let body = m.payload.as_ref();
+        let Some(stream) = self.streams.get_mut(sname) else {
+            return;
+        };
+        let workqueue = stream.config.retention == api::RetentionPolicy::WorkQueue;
+        let Some(c) = stream.consumers.get_mut(cname) else {
+            return;
+        };
+        let mut removed = Vec::new();
+        let mut next: Option<u64> = None;
+        if body.is_empty() || body.starts_with(b"+ACK") {
+            removed = c.ack(seq);
+        } else if body.starts_with(b"-NAK") {
+            let delay = nak_delay(&body[4..]);
+            c.nak(seq, delay);
+        } else if body.starts_with(b"+WPI") {
+            c.in_progress(seq);
+        } else if body.starts_with(b"+TERM") {
+            if c.term(seq) {
+                removed.push(seq);
+            }
+        } else if let Some(rest) = body.strip_prefix(b"+NXT") {
+            removed = c.ack(seq);
+            next = Some(
+                std::str::from_utf8(rest)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or(1),
+            );
+        }
+        let cname = cname.to_string();
+        if workqueue {
+            for s in removed {
+                let _ = stream.msgs.remove(s);
+            }
+        }
+        if let (Some(n), Some(r)) = (next, m.reply.clone()) {
+            if let Some(c) = stream.consumers.get_mut(&cname) {
+                c.waiting.push_back(PullRequest {
+                    reply: r,
+                    batch: n,
+                    max_bytes: 0,
+                    sent_bytes: 0,
+                    expires: None,
+                    no_wait: false,
+                });
+            }
+        } else if let Some(r) = &m.reply {
+            // An ack that asks for confirmation gets an empty reply once it is applied.
+            let r = r.clone();
+            self.respond(&r, b"");
+        }
+        let sname = sname.to_string();
+        self.deliver_stream(&sname);
+    }
+
+    /// Serves waiting pull requests of every consumer of a stream.
+    fn deliver_stream(&mut self, name: &str) {
+        let Some(stream) = self.streams.get_mut(name) else {
+            return;
+        };
+        let names: Vec<String> = stream.consumers.keys().cloned().collect();
+        for cname in names {
+            self.deliver_consumer(name, &cname);
+        }
+    }
+
+    fn deliver_consumer(&mut self, sname: &str, cname: &str) {
+        let mut out: Vec<(Bytes, StoredMsg, Bytes)> = Vec::new();
+        let mut statuses: Vec<(Bytes, &'static [u8])> = Vec::new();
+        {
+            let Some(stream) = self.streams.get_mut(sname) else {
+                return;
+            };
+            let msgs = stream.msgs.clone();
+            let last = msgs.state().last_seq;
+            let Some(c) = stream.consumers.get_mut(cname) else {
+                return;
+            };
+            let filter = c.config.filter_subject.clone();
+            let matches =
+                |s: &str| filter.is_empty() || subject::matches(filter.as_bytes(), s.as_bytes());
+            while let Some(req) = c.waiting.front() {
+                let no_wait = req.no_wait;
+                if req.batch == 0 {
+                    c.waiting.pop_front();
+                    continue;
+                }
+                // Redeliveries first, then new messages.
+                let next = if let Some(seq) = c.due_redelivery() {
+                    match msgs.get(seq) {
+                        Ok(Some(m)) => Some((m, true)),
+                        _ => {
+                            c.progress.pending.remove(&seq);
+                            continue;
+                        }
+                    }
+                } else if c.ack_pending_full() {
+                    None
+                } else {
+                    let from = c.progress.delivered_stream + 1;
+                    msgs.next(from, &matches).ok().flatten().map(|m| (m, false))
+                };
+                let Some((m, redelivery)) = next else {
+                    if no_wait {
+                        let r = c.waiting.pop_front().expect("front exists");
+                        statuses.push((r.reply, b"NATS/1.0 404 No Messages\r\n\r\n"));
+                        continue;
+                    }
+                    break;
+                };
+                if redelivery {
+                    let deliveries = c.progress.pending.get(&m.seq).map_or(0, |p| p.deliveries);
+                    if c.exhausted(deliveries) {
+                        // max_deliver reached: no more redeliveries of it.
+                        c.progress.pending.remove(&m.seq);
+                        continue;
+                    }
+                }
+                let (cseq, deliveries) = c.note_delivery(m.seq, redelivery);
+                let pending = last.saturating_sub(c.progress.delivered_stream);
+                let ack = format!(
+                    "$JS.ACK.{sname}.{cname}.{deliveries}.{}.{cseq}.{}.{pending}",
+                    m.seq, m.time_ns
+                );
+                let req = c.waiting.front_mut().expect("front exists");
+                req.batch -= 1;
+                req.sent_bytes += m.payload.len() as u64;
+                let reply = req.reply.clone();
+                if req.batch == 0 || (req.max_bytes > 0 && req.sent_bytes >= req.max_bytes) {
+                    c.waiting.pop_front();
+                }
+                out.push((reply, m, Bytes::from(ack)));
+            }
+        }
+        for (to, m, ack) in out {
+            let msg = Message {
+                subject: m.subject.as_bytes(),
+                via: Some(&to),
+                reply: Some(&ack),
+                headers: m.headers.as_deref(),
+                payload: &m.payload,
+            };
+            self.acc
+                .account
+                .publish(&msg, Origin::client(self.acc.cid, true), &mut self.flush);
+        }
+        for (to, status) in statuses {
+            let msg = Message {
+                subject: &to,
+                via: None,
+                reply: None,
+                headers: Some(status),
+                payload: b"",
+            };
+            self.acc
+                .account
+                .publish(&msg, Origin::client(self.acc.cid, true), &mut self.flush);
+        }
+    }
+
+    /// Expired pull requests, redeliveries that fell due, max_age.
+    fn timers(&mut self) {
+        let now = Instant::now();
+        let names: Vec<String> = self.streams.keys().cloned().collect();
+        for sname in &names {
+            let mut expired: Vec<Bytes> = Vec::new();
+            if let Some(stream) = self.streams.get_mut(sname) {
+                expire_by_age(stream);
+                for c in stream.consumers.values_mut() {
+                    c.waiting.retain(|r| {
+                        let gone = r.expires.is_some_and(|e| e <= now);
+                        if gone {
+                            expired.push(r.reply.clone());
+                        }
+                        !gone
+                    });
+                }
+            }
+            for r in expired {
+                let msg = Message {
+                    subject: &r,
+                    via: None,
+                    reply: None,
+                    headers: Some(b"NATS/1.0 408 Request Timeout\r\n\r\n"),
+                    payload: b"",
+                };
+                self.acc
+                    .account
+                    .publish(&msg, Origin::client(self.acc.cid, true), &mut self.flush);
+            }
+            self.deliver_stream(sname);
+        }
+    }
+
+    fn next_timer(&self) -> Instant {
+        let mut at = Instant::now() + Duration::from_secs(1);
+        for s in self.streams.values() {
+            for c in s.consumers.values() {
+                if c.waiting.is_empty() {
+                    continue;
+                }
+                for r in &c.waiting {
+                    if let Some(e) = r.expires {
+                        at = at.min(e);
+                    }
+                }
+                if let Some(d) = c.next_due() {
+                    at = at.min(d);
+                }
+            }
+        }
+        at.max(Instant::now() + Duration::from_millis(1))
+    }
+
+    /// Consumer progress goes to the store once per batch, not once per ack.
+    fn save_consumers(&mut self) {
+        let acc = self.acc.account.name.clone();
+        let mut wrote = false;
+        for (sname, s) in &mut self.streams {
+            let store = if s.memory { &self.memory } else { &self.file };
+            for c in s.consumers.values_mut() {
+                if !c.dirty {
+                    continue;
+                }
+                c.dirty = false;
+                let meta = ConsumerMeta {
+                    config: c.config.clone(),
+                    created_ns: ns_of(c.created),
+                    progress: c.progress.clone(),
+                };
+                if let Ok(data) = serde_json::to_vec(&meta) {
+                    if let Err(e) = store.save_consumer(&store_name(&acc, sname), &c.name, &data) {
+                        warn!("JetStream consumer {:?}: saving state failed: {e}", c.name);
+                    }
+                    wrote = true;
+                }
+            }
+        }
+        if wrote && self.sync_before_ack {
+            let _ = self.file.flush();
+        }
+    }
+
+    // ---- the API ---------------------------------------------------------------------
+
+    fn api(&mut self, m: &Incoming) {
+        self.api_total += 1;
+        let subject = String::from_utf8_lossy(&m.subject).into_owned();
+        let Some(op) = subject.strip_prefix("$JS.API.") else {
+            return;
+        };
+        // nats-server answers nothing without a reply subject.
+        let Some(reply) = m.reply.clone() else {
+            return;
+        };
+        let body = m.payload.as_ref();
+        let tokens: Vec<&str> = op.split('.').collect();
+        let result: Option<(&str, Result<Vec<u8>, ApiError>)> = match tokens.as_slice() {
+            ["INFO"] => Some(("account_info_response", Ok(self.account_info()))),
+            ["STREAM", "CREATE", name] => {
+                Some(("stream_create_response", self.stream_create(name, body)))
+            }
+            ["STREAM", "UPDATE", name] => {
+                Some(("stream_update_response", self.stream_update(name, body)))
+            }
+            ["STREAM", "INFO", name] => Some(("stream_info_response", self.stream_info(name))),
+            ["STREAM", "DELETE", name] => {
+                Some(("stream_delete_response", self.stream_delete(name)))
+            }
+            ["STREAM", "PURGE", name] => {
+                Some(("stream_purge_response", self.stream_purge(name, body)))
+            }
+            ["STREAM", "NAMES"] => Some(("stream_names_response", Ok(self.stream_names(body)))),
+            ["STREAM", "LIST"] => Some(("stream_list_response", Ok(self.stream_list(body)))),
+            ["STREAM", "MSG", "GET", name] => {
+                Some(("stream_msg_get_response", self.msg_get(name, body)))
+            }
+            ["STREAM", "MSG", "DELETE", name] => {
+                Some(("stream_msg_delete_response", self.msg_delete(name, body)))
+            }
+            ["CONSUMER", "CREATE", stream] => Some((
+                "consumer_create_response",
+                self.consumer_create(stream, None, body),
+            )),
+            // The 2.10 form adds the filter subject after the name.
+            ["CONSUMER", "CREATE", stream, name, ..]
+            | ["CONSUMER", "DURABLE", "CREATE", stream, name] => Some((
+                "consumer_create_response",
+                self.consumer_create(stream, Some(name), body),
+            )),
+            ["CONSUMER", "INFO", stream, name] => {
+                Some(("consumer_info_response", self.consumer_info(stream, name)))
+            }
+            ["CONSUMER", "DELETE", stream, name] => Some((
+                "consumer_delete_response",
+                self.consumer_delete(stream, name),
+            )),
+            ["CONSUMER", "NAMES", stream] => {
+                Some(("consumer_names_response", self.consumer_names(stream)))
+            }
+            ["CONSUMER", "LIST", stream] => {
+                Some(("consumer_list_response", self.consumer_list(stream)))
+            }
+            ["CONSUMER", "MSG", "NEXT", stream, name] => {
+                // No reply at all for a missing consumer (nats-server 2.9.10).
+                self.next_request(stream, name, &reply, body);
+                None
+            }
+            // Unknown API subjects get no answer from 2.9.10 either.
+            _ => None,
+        };
+        if let Some((kind, res)) = result {
+            match res {
+                Ok(body) => self.respond(&reply, &body),
+                Err(e) => self.respond_error(Some(&reply), kind, e),
+            }
+        }
+    }
+
+    fn account_info(&self) -> Vec<u8> {
+        let mut memory = 0;
+        let mut storage = 0;
+        let mut consumers = 0;
+        for s in self.streams.values() {
+            if s.memory {
+                memory += s.bytes();
+            } else {
+                storage += s.bytes();
+            }
+            consumers += s.consumers.len();
+        }
+        respond::account_info(
+            memory,
+            storage,
+            self.streams.len(),
+            consumers,
+            self.api_total,
+            self.api_errors,
+            self.acc.domain.as_deref(),
+        )
+    }
+
+    fn stream_info_of(&self, name: &str) -> Result<api::StreamInfo, ApiError> {
+        let s = self
+            .streams
+            .get(name)
+            .ok_or_else(ApiError::stream_not_found)?;
+        let mut st = s.msgs.state();
+        st.bytes = s.bytes();
+        let mut info = respond::stream_info(
+            s.config.clone(),
+            s.created,
+            st,
+            s.consumers.len(),
+            self.acc.domain.as_deref(),
+        );
+        info.state.num_subjects = s.msgs.subjects_len() as u64;
+        Ok(info)
+    }
+
+    fn stream_create(&mut self, name: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let cfg = respond::parse_stream_config(body, name)?;
+        if let Some(existing) = self.streams.get(name) {
+            // Same configuration: idempotent, answered with the current info.
+            if existing.config == cfg {
+                return Ok(respond::stream_info_response(&self.stream_info_of(name)?));
+            }
+            return Err(ApiError::stream_name_in_use());
+        }
+        for (other, s) in &self.streams {
+            let theirs: Vec<String> = if s.config.subjects.is_empty() {
+                vec![other.clone()]
+            } else {
+                s.config.subjects.clone()
+            };
+            for a in &cfg.subjects {
+                if theirs
+                    .iter()
+                    .any(|b| subject::patterns_overlap(a.as_bytes(), b.as_bytes()))
+                {
+                    return Err(ApiError::subjects_overlap());
+                }
+            }
+        }
+        let memory = cfg.storage == api::StorageType::Memory;
+        let key = store_name(&self.acc.account.name, name);
+        let store = self.store(memory).clone();
+        let created = SystemTime::now();
+        let meta = StreamMeta {
+            config: cfg.clone(),
+            created_ns: ns_of(created),
+        };
+        let save = serde_json::to_vec(&meta).map_err(|e| ApiError::store_failed(e.to_string()))?;
+        store
+            .save_stream_meta(&key, &save)
+            .map_err(|e| ApiError::store_failed(e.to_string()))?;
+        let msgs = store
+            .messages(&key)
+            .map_err(|e| ApiError::store_failed(e.to_string()))?;
+        let _ = store.flush();
+        let mut stream = Stream {
+            config: cfg,
+            created,
+            msgs,
+            subs: Vec::new(),
+            dedupe: HashMap::new(),
+            consumers: BTreeMap::new(),
+            memory,
+        };
+        self.capture(&mut stream);
+        self.streams.insert(name.to_string(), stream);
+        Ok(respond::stream_create_response(&self.stream_info_of(name)?))
+    }
+
+    fn stream_update(&mut self, name: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let cfg = respond::parse_stream_config(body, name)?;
+        let Some(s) = self.streams.get(name) else {
+            return Err(ApiError::stream_not_found());
+        };
+        respond::check_stream_update(&s.config, &cfg)?;
+        let key = store_name(&self.acc.account.name, name);
+        let memory = s.memory;
+        let created = s.created;
+        let meta = StreamMeta {
+            config: cfg.clone(),
+            created_ns: ns_of(created),
+        };
+        let save = serde_json::to_vec(&meta).map_err(|e| ApiError::store_failed(e.to_string()))?;
+        self.store(memory)
+            .save_stream_meta(&key, &save)
+            .map_err(|e| ApiError::store_failed(e.to_string()))?;
+        let mut s = self.streams.remove(name).expect("checked above");
+        s.config = cfg;
+        self.capture(&mut s);
+        enforce_limits(&mut s, "");
+        self.streams.insert(name.to_string(), s);
+        Ok(respond::stream_update_response(&self.stream_info_of(name)?))
+    }
+
+    fn stream_info(&self, name: &str) -> Result<Vec<u8>, ApiError> {
+        Ok(respond::stream_info_response(&self.stream_info_of(name)?))
+    }
+
+    fn stream_delete(&mut self, name: &str) -> Result<Vec<u8>, ApiError> {
+        let Some(s) = self.streams.remove(name) else {
+            return Err(ApiError::stream_not_found());
+        };
+        for sub in &s.subs {
+            self.acc.account.unsubscribe(sub);
+        }
+        let key = store_name(&self.acc.account.name, name);
+        self.store(s.memory)
+            .delete_stream(&key)
+            .map_err(|e| ApiError::store_failed(e.to_string()))?;
+        let _ = self.store(s.memory).flush();
+        Ok(respond::success_response("stream_delete_response"))
+    }
+
+    fn stream_purge(&mut self, name: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let req: api::StreamPurgeRequest = api::parse_optional_request(body)?;
+        let s = self
+            .streams
+            .get_mut(name)
+            .ok_or_else(ApiError::stream_not_found)?;
+        if s.config.deny_purge {
+            return Err(ApiError::purge_not_permitted());
+        }
+        let filter = req.filter.clone();
+        let matches =
+            |subj: &str| filter.is_empty() || subject::matches(filter.as_bytes(), subj.as_bytes());
+        let purged = s
+            .msgs
+            .purge(
+                (req.seq > 0).then_some(req.seq),
+                (req.keep > 0).then_some(req.keep),
+                &matches,
+            )
+            .map_err(|e| ApiError::store_failed(e.to_string()))?;
+        let memory = s.memory;
+        for c in s.consumers.values_mut() {
+            let first = s.msgs.state().first_seq;
+            c.progress.pending.retain(|seq, _| *seq >= first);
+            if c.progress.delivered_stream + 1 < first {
+                c.progress.delivered_stream = first.saturating_sub(1);
+                c.progress.ack_floor_stream = c.progress.delivered_stream;
+            }
+            c.dirty = true;
+        }
+        let _ = self.store(memory).flush();
+        Ok(respond::purge_response(purged))
+    }
+
+    fn stream_names(&self, body: &[u8]) -> Vec<u8> {
+        let req: api::StreamNamesRequest = api::parse_optional_request(body).unwrap_or_default();
+        let filter = Some(req.subject.clone()).filter(|s| !s.is_empty());
+        let names: Vec<String> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| {
+                filter.as_ref().is_none_or(|f| {
+                    s.config
+                        .subjects
+                        .iter()
+                        .any(|x| subject::patterns_overlap(x.as_bytes(), f.as_bytes()))
+                })
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        respond::stream_names_response(&names, req.offset)
+    }
+
+    fn stream_list(&self, body: &[u8]) -> Vec<u8> {
+        let req: api::StreamListRequest = api::parse_optional_request(body).unwrap_or_default();
+        let infos: Vec<api::StreamInfo> = self
+            .streams
+            .keys()
+            .filter_map(|n| self.stream_info_of(n).ok())
+            .collect();
+        respond::stream_list_response(&infos, req.offset)
+    }
+
+    fn msg_get(&self, name: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let s = self
+            .streams
+            .get(name)
+            .ok_or_else(ApiError::stream_not_found)?;
+        let req: api::StreamMsgGetRequest = api::parse_request(body)?;
+        let found = if !req.last_by_subj.is_empty() {
+            let subj = req.last_by_subj.clone();
+            s.msgs
+                .last(&|x| subject::matches(subj.as_bytes(), x.as_bytes()))
+                .map_err(|e| ApiError::store_failed(e.to_string()))?
+        } else {
+            s.msgs
+                .get(req.seq)
+                .map_err(|e| ApiError::store_failed(e.to_string()))?
+        };
+        let m = found.ok_or_else(ApiError::no_message_found)?;
+        Ok(respond::msg_get_response(&m))
+    }
+
+    fn msg_delete(&mut self, name: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let s = self
+            .streams
+            .get_mut(name)
+            .ok_or_else(ApiError::stream_not_found)?;
+        if s.config.deny_delete {
+            return Err(ApiError::msg_delete_not_permitted());
+        }
+        let seq = api::parse_request::<api::StreamMsgDeleteRequest>(body)?.seq;
+        let removed = s
+            .msgs
+            .remove(seq)
+            .map_err(|e| ApiError::store_failed(e.to_string()))?;
+        let memory = s.memory;
+        if !removed {
+            return Err(ApiError::no_message_found());
+        }
+        let _ = self.store(memory).flush();
+        Ok(respond::success_response("stream_msg_delete_response"))
+    }
+
+    fn consumer_info_of(&self, stream: &str, name: &str) -> Result<api::ConsumerInfo, ApiError> {
+        let s = self
+            .streams
+            .get(stream)
+            .ok_or_else(ApiError::stream_not_found)?;
+        let c = s
+            .consumers
+            .get(name)
+            .ok_or_else(ApiError::consumer_not_found)?;
+        let filter = c.config.filter_subject.clone();
+        let from = c.progress.delivered_stream + 1;
+        // Messages not yet delivered that the filter takes.
+        let mut num_pending = 0u64;
+        let mut seq = from;
+        let st = s.msgs.state();
+        if filter.is_empty() {
+            num_pending = if st.msgs == 0 || from > st.last_seq {
+                0
+            } else {
+                // Present messages at or after `from`.
+                let mut n = 0;
+                while let Ok(Some(m)) = s.msgs.next(seq, &|_| true) {
+                    n += 1;
+                    seq = m.seq + 1;
+                }
+                n
+            };
+        } else {
+            while let Ok(Some(m)) = s
+                .msgs
+                .next(seq, &|x| subject::matches(filter.as_bytes(), x.as_bytes()))
+            {
+                num_pending += 1;
+                seq = m.seq + 1;
+            }
+        }
+        Ok(respond::consumer_info(
+            stream,
+            name,
+            c.created,
+            c.config.clone(),
+            &c.progress,
+            c.waiting.len(),
+            num_pending,
+        ))
+    }
+
+    fn consumer_create(
+        &mut self,
+        stream: &str,
+        name_in_subject: Option<&str>,
+        body: &[u8],
+    ) -> Result<Vec<u8>, ApiError> {
+        let req = respond::parse_consumer_create(body, stream, name_in_subject)?;
+        let s = self
+            .streams
+            .get_mut(stream)
+            .ok_or_else(ApiError::stream_not_found)?;
+        let cfg = req;
+        let name = if !cfg.durable_name.is_empty() {
+            cfg.durable_name.clone()
+        } else if !cfg.name.is_empty() {
+            cfg.name.clone()
+        } else {
+            respond::random_name()
+        };
+        if let Some(existing) = s.consumers.get(&name) {
+            if existing.config == cfg {
+                let info = self.consumer_info_of(stream, &name)?;
+                return Ok(respond::consumer_create_response(&info));
+            }
+            return Err(ApiError::consumer_name_in_use());
+        }
+        if s.config.max_consumers > 0 && s.consumers.len() as i64 >= s.config.max_consumers {
+            return Err(ApiError::maximum_consumers_limit());
+        }
+        if s.config.retention == api::RetentionPolicy::WorkQueue {
+            respond::check_workqueue_consumer(&cfg, s.consumers.values().map(|c| &c.config))?;
+        }
+        let mut c = Consumer::new(name.clone(), cfg.clone(), SystemTime::now());
+        // Where delivery starts.
+        let st = s.msgs.state();
+        let start = match cfg.deliver_policy {
+            api::DeliverPolicy::All => 0,
+            api::DeliverPolicy::New => st.last_seq,
+            api::DeliverPolicy::Last => {
+                let filter = cfg.filter_subject.clone();
+                s.msgs
+                    .last(&|x| {
+                        filter.is_empty() || subject::matches(filter.as_bytes(), x.as_bytes())
+                    })
+                    .ok()
+                    .flatten()
+                    .map_or(st.last_seq, |m| m.seq - 1)
+            }
+            api::DeliverPolicy::ByStartSequence => cfg.opt_start_seq.saturating_sub(1),
+            api::DeliverPolicy::ByStartTime => {
+                let at = cfg.opt_start_time.map_or(0, |t| t.unix_nanos());
+                let mut seq = 0;
+                while let Ok(Some(m)) = s.msgs.next(seq + 1, &|_| true) {
+                    if m.time_ns >= at {
+                        break;
+                    }
+                    seq = m.seq;
+                }
+                seq
+            }
+            _ => 0,
+        };
+        c.progress.delivered_stream = start;
+        c.progress.ack_floor_stream = start;
+        s.consumers.insert(name.clone(), c);
+        self.save_consumers();
+        let info = self.consumer_info_of(stream, &name)?;
+        Ok(respond::consumer_create_response(&info))
+    }
+
+    fn consumer_info(&self, stream: &str, name: &str) -> Result<Vec<u8>, ApiError> {
+        Ok(respond::consumer_info_response(
+            &self.consumer_info_of(stream, name)?,
+        ))
+    }
+
+    fn consumer_delete(&mut self, stream: &str, name: &str) -> Result<Vec<u8>, ApiError> {
+        let s = self
+            .streams
+            .get_mut(stream)
+            .ok_or_else(ApiError::stream_not_found)?;
+        if s.consumers.remove(name).is_none() {
+            return Err(ApiError::consumer_not_found());
+        }
+        let key = store_name(&self.acc.account.name, stream);
+        let memory = s.memory;
+        self.store(memory)
+            .delete_consumer(&key, name)
+            .map_err(|e| ApiError::store_failed(e.to_string()))?;
+        Ok(respond::success_response("consumer_delete_response"))
+    }
+
+    fn consumer_names(&self, stream: &str) -> Result<Vec<u8>, ApiError> {
+        let s = self
+            .streams
+            .get(stream)
+            .ok_or_else(ApiError::stream_not_found)?;
+        let names: Vec<String> = s.consumers.keys().cloned().collect();
+        Ok(respond::consumer_names_response(&names, 0))
+    }
+
+    fn consumer_list(&self, stream: &str) -> Result<Vec<u8>, ApiError> {
+        let s = self
+            .streams
+            .get(stream)
+            .ok_or_else(ApiError::stream_not_found)?;
+        let infos: Vec<api::ConsumerInfo> = s
+            .consumers
+            .keys()
+            .filter_map(|n| self.consumer_info_of(stream, n).ok())
+            .collect();
+        Ok(respond::consumer_list_response(&infos, 0))
+    }
+
+    fn next_request(&mut self, stream: &str, name: &str, reply: &Bytes, body: &[u8]) {
+        let Some(s) = self.streams.get_mut(stream) else {
+            return;
+        };
+        let Some(c) = s.consumers.get_mut(name) else {
+            return;
+        };
+        let req = api::NextRequest::parse(body).unwrap_or_default();
+        c.waiting.push_back(PullRequest {
+            reply: reply.clone(),
+            batch: req.batch.max(1) as u64,
+            max_bytes: req.max_bytes.max(0) as u64,
+            sent_bytes: 0,
+            expires: (req.expires > 0)
+                .then(|| Instant::now() + Duration::from_nanos(req.expires as u64)),
+            no_wait: req.no_wait,
+        });
+        self.deliver_consumer(stream, name);
+    }
+}
+
+/// Applies max_msgs, max_bytes, max_msgs_per_subject by removing the oldest (discard old).
+fn enforce_limits(s: &mut Stream, subject: &str) {
+    if s.config.discard == api::DiscardPolicy::New {
+        return;
+    }
+    let cfg = &s.config;
+    loop {
+        let st = s.msgs.state();
+        let over_msgs = cfg.max_msgs > 0 && st.msgs as i64 > cfg.max_msgs;
+        let over_bytes = cfg.max_bytes > 0 && s.bytes() as i64 > cfg.max_bytes;
+        if !(over_msgs || over_bytes) || st.msgs == 0 {
+            break;
+        }
+        let _ = s.msgs.remove(st.first_seq);
+        if s.msgs.state().first_seq == st.first_seq {
+            break;
+        }
+    }
+    if cfg.max_msgs_per_subject > 0 && !subject.is_empty() {
+        while s.msgs.subject_count(subject) as i64 > cfg.max_msgs_per_subject {
+            match s.msgs.next(0, &|x| x == subject) {
+                Ok(Some(m)) => {
+                    let _ = s.msgs.remove(m.seq);
+                }
+                _ => break,
+            }
+        }
+    }
+}
+
+fn expire_by_age(s: &mut Stream) {
+    let max_age = s.config.max_age;
+    if max_age <= 0 {
+        return;
+    }
+    let cutoff = now_ns() - max_age;
+    while let Ok(Some(m)) = s.msgs.next(0, &|_| true) {
+        if m.time_ns > cutoff {
+            break;
+        }
+        let _ = s.msgs.remove(m.seq);
+    }
+}
+
+/// A header's value from a NATS header block (case-sensitive names, as nats-server).
+fn header_value<'h>(block: &'h [u8], key: &str) -> Option<&'h str> {
+    let text = std::str::from_utf8(block).ok()?;
+    text.split("\r\n").skip(1).find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        (k == key).then(|| v.trim())
+    })
+}
+
+/// `-NAK {"delay": ns}` (or a bare duration in ns after a space).
+fn nak_delay(rest: &[u8]) -> Option<Duration> {
+    let text = std::str::from_utf8(rest).ok()?.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+        if let Some(ns) = v.get("delay").and_then(|d| d.as_i64()) {
+            return (ns > 0).then(|| Duration::from_nanos(ns as u64));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_found_by_exact_name() {
+        let block = b"NATS/1.0\r\nNats-Msg-Id: abc\r\nX: 1\r\n\r\n";
+        assert_eq!(header_value(block, "Nats-Msg-Id"), Some("abc"));
+        assert_eq!(header_value(block, "nats-msg-id"), None);
+    }
+
+    #[test]
+    fn nak_delay_in_json() {
+        assert_eq!(
+            nak_delay(br#" {"delay": 2000000000}"#),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(nak_delay(b""), None);
+    }
+}

@@ -1,0 +1,404 @@
+//! The engine's side of the API types: parsing and checking requests the way nats-server
+//! 2.9.10 does, and building its responses from the engine's state. The JSON shapes and
+//! error texts themselves live in `api`.
+
+use std::time::SystemTime;
+
+use super::api::{self, *};
+use super::consumer::Progress;
+use crate::store::{MsgsState, StoredMsg as Stored};
+use crate::subject;
+
+fn go_time(t: SystemTime) -> GoTime {
+    GoTime::from_unix_nanos(
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64),
+    )
+}
+
+/// An error response of the given kind (`stream_info_response`, ...). Some kinds carry
+/// fields even on errors (paging, `purged`), as nats-server's do.
+pub fn error_response(kind: &str, e: &ApiError) -> Vec<u8> {
+    let e = e.clone();
+    match kind {
+        "stream_create_response" => StreamCreateResponse::err(e).to_json(),
+        "stream_update_response" => StreamUpdateResponse::err(e).to_json(),
+        "stream_info_response" => StreamInfoResponse::err(e).to_json(),
+        "stream_delete_response" => StreamDeleteResponse::err(e).to_json(),
+        "stream_purge_response" => StreamPurgeResponse::err(e).to_json(),
+        "stream_names_response" => StreamNamesResponse::err(e).to_json(),
+        "stream_list_response" => StreamListResponse::err(e).to_json(),
+        "stream_msg_get_response" => StreamMsgGetResponse::err(e).to_json(),
+        "stream_msg_delete_response" => StreamMsgDeleteResponse::err(e).to_json(),
+        "consumer_create_response" => ConsumerCreateResponse::err(e).to_json(),
+        "consumer_info_response" => ConsumerInfoResponse::err(e).to_json(),
+        "consumer_delete_response" => ConsumerDeleteResponse::err(e).to_json(),
+        "consumer_names_response" => ConsumerNamesResponse::err(e).to_json(),
+        "consumer_list_response" => ConsumerListResponse::err(e).to_json(),
+        _ => AccountInfoResponse::err(e).to_json(),
+    }
+}
+
+pub fn pub_ack(stream: &str, seq: u64, duplicate: bool, domain: Option<&str>) -> Vec<u8> {
+    PubAck::ok(stream, seq, domain.unwrap_or(""), duplicate).encode()
+}
+
+pub fn pub_ack_error(stream: &str, e: &ApiError) -> Vec<u8> {
+    PubAck::err(stream, e.clone()).encode()
+}
+
+pub fn account_info(
+    memory: u64,
+    storage: u64,
+    streams: usize,
+    consumers: usize,
+    total: u64,
+    errors: u64,
+    domain: Option<&str>,
+) -> Vec<u8> {
+    AccountInfoResponse {
+        info: Some(AccountInfo {
+            memory,
+            storage,
+            streams: streams as u64,
+            consumers: consumers as u64,
+            limits: AccountLimits::default(),
+            domain: domain.unwrap_or("").to_string(),
+            api: ApiStats { total, errors },
+        }),
+        ..AccountInfoResponse::default()
+    }
+    .to_json()
+}
+
+pub fn stream_info(
+    config: StreamConfig,
+    created: SystemTime,
+    st: MsgsState,
+    consumers: usize,
+    domain: Option<&str>,
+) -> StreamInfo {
+    StreamInfo {
+        config,
+        created: go_time(created),
+        state: StreamState {
+            messages: st.msgs,
+            bytes: st.bytes,
+            first_seq: st.first_seq,
+            first_ts: GoTime::from_unix_nanos(st.first_ts),
+            last_seq: st.last_seq,
+            last_ts: GoTime::from_unix_nanos(st.last_ts),
+            consumer_count: consumers as u64,
+            ..StreamState::default()
+        },
+        domain: domain.unwrap_or("").to_string(),
+        ..StreamInfo::default()
+    }
+}
+
+pub fn stream_create_response(info: &StreamInfo) -> Vec<u8> {
+    StreamCreateResponse {
+        info: Some(info.clone()),
+        did_create: true,
+        ..StreamCreateResponse::default()
+    }
+    .to_json()
+}
+
+pub fn stream_update_response(info: &StreamInfo) -> Vec<u8> {
+    StreamUpdateResponse {
+        info: Some(info.clone()),
+        ..StreamUpdateResponse::default()
+    }
+    .to_json()
+}
+
+pub fn stream_info_response(info: &StreamInfo) -> Vec<u8> {
+    StreamInfoResponse {
+        info: Some(info.clone()),
+        ..StreamInfoResponse::default()
+    }
+    .to_json()
+}
+
+pub fn success_response(kind: &str) -> Vec<u8> {
+    match kind {
+        "stream_delete_response" => StreamDeleteResponse {
+            success: true,
+            ..StreamDeleteResponse::default()
+        }
+        .to_json(),
+        "stream_msg_delete_response" => StreamMsgDeleteResponse {
+            success: true,
+            ..StreamMsgDeleteResponse::default()
+        }
+        .to_json(),
+        _ => ConsumerDeleteResponse {
+            success: true,
+            ..ConsumerDeleteResponse::default()
+        }
+        .to_json(),
+    }
+}
+
+pub fn purge_response(purged: u64) -> Vec<u8> {
+    StreamPurgeResponse {
+        success: true,
+        purged,
+        ..StreamPurgeResponse::default()
+    }
+    .to_json()
+}
+
+pub fn stream_names_response(names: &[String], offset: usize) -> Vec<u8> {
+    let page: Vec<String> = names
+        .iter()
+        .skip(offset)
+        .take(NAMES_LIMIT)
+        .cloned()
+        .collect();
+    StreamNamesResponse::page(names.len(), offset, page).to_json()
+}
+
+pub fn stream_list_response(infos: &[StreamInfo], offset: usize) -> Vec<u8> {
+    StreamListResponse {
+        total: infos.len(),
+        offset,
+        limit: LIST_LIMIT,
+        streams: infos
+            .iter()
+            .skip(offset)
+            .take(LIST_LIMIT)
+            .cloned()
+            .collect(),
+        ..StreamListResponse::default()
+    }
+    .to_json()
+}
+
+pub fn msg_get_response(m: &Stored) -> Vec<u8> {
+    StreamMsgGetResponse {
+        message: Some(api::StoredMsg {
+            subject: m.subject.clone(),
+            seq: m.seq,
+            hdrs: m.headers.clone().unwrap_or_default(),
+            data: m.payload.clone(),
+            time: GoTime::from_unix_nanos(m.time_ns),
+        }),
+        ..StreamMsgGetResponse::default()
+    }
+    .to_json()
+}
+
+pub fn consumer_info(
+    stream: &str,
+    name: &str,
+    created: SystemTime,
+    config: ConsumerConfig,
+    p: &Progress,
+    waiting: usize,
+    num_pending: u64,
+) -> ConsumerInfo {
+    let active = (p.last_active_ns > 0).then(|| GoTime::from_unix_nanos(p.last_active_ns));
+    ConsumerInfo {
+        stream_name: stream.to_string(),
+        name: name.to_string(),
+        created: go_time(created),
+        config,
+        delivered: SequenceInfo {
+            consumer_seq: p.delivered_consumer,
+            stream_seq: p.delivered_stream,
+            last_active: active,
+        },
+        ack_floor: SequenceInfo {
+            consumer_seq: p.ack_floor_consumer,
+            stream_seq: p.ack_floor_stream,
+            last_active: None,
+        },
+        num_ack_pending: p.pending.len() as u64,
+        num_redelivered: p.pending.values().filter(|x| x.deliveries > 1).count() as u64,
+        num_waiting: waiting as u64,
+        num_pending,
+        ..ConsumerInfo::default()
+    }
+}
+
+pub fn consumer_create_response(info: &ConsumerInfo) -> Vec<u8> {
+    ConsumerCreateResponse {
+        info: Some(info.clone()),
+        ..ConsumerCreateResponse::default()
+    }
+    .to_json()
+}
+
+pub fn consumer_info_response(info: &ConsumerInfo) -> Vec<u8> {
+    ConsumerInfoResponse {
+        info: Some(info.clone()),
+        ..ConsumerInfoResponse::default()
+    }
+    .to_json()
+}
+
+pub fn consumer_names_response(names: &[String], offset: usize) -> Vec<u8> {
+    let offset = offset.min(names.len());
+    ConsumerNamesResponse {
+        total: names.len(),
+        offset,
+        limit: NAMES_LIMIT,
+        consumers: names
+            .iter()
+            .skip(offset)
+            .take(NAMES_LIMIT)
+            .cloned()
+            .collect(),
+        ..ConsumerNamesResponse::default()
+    }
+    .to_json()
+}
+
+pub fn consumer_list_response(infos: &[ConsumerInfo], offset: usize) -> Vec<u8> {
+    let offset = offset.min(infos.len());
+    ConsumerListResponse {
+        total: infos.len(),
+        offset,
+        limit: LIST_LIMIT,
+        consumers: infos
+            .iter()
+            .skip(offset)
+            .take(LIST_LIMIT)
+            .cloned()
+            .collect(),
+        ..ConsumerListResponse::default()
+    }
+    .to_json()
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name
+            .chars()
+            .any(|c| matches!(c, '.' | '*' | '>' | ' ' | '\t' | '\r' | '\n'))
+}
+
+/// A stream configuration from a CREATE/UPDATE body for `name`, with nats-server's checks
+/// and defaults.
+pub fn parse_stream_config(body: &[u8], name: &str) -> Result<StreamConfig, ApiError> {
+    let cfg: StreamConfig = parse_request(body)?;
+    if !cfg.name.is_empty() && cfg.name != name {
+        return Err(ApiError::stream_name_mismatch());
+    }
+    let mut cfg = cfg;
+    cfg.name = name.to_string();
+    if !valid_name(&cfg.name) {
+        return Err(ApiError::stream_invalid_config(STREAM_NAME_INVALID));
+    }
+    if cfg.mirror.is_some() || !cfg.sources.is_empty() {
+        return Err(ApiError::stream_invalid_config(
+            "mirrors and sources are not supported by edgeleaf yet",
+        ));
+    }
+    if cfg.num_replicas > 1 {
+        return Err(ApiError::replicas_not_supported());
+    }
+    if cfg.max_age != 0 && cfg.max_age < 100_000_000 {
+        return Err(ApiError::stream_invalid_config(MAX_AGE_TOO_SMALL));
+    }
+    if cfg.sealed {
+        return Err(ApiError::stream_invalid_config(CREATE_SEALED));
+    }
+    for s in &cfg.subjects {
+        if !subject::is_valid_subject(s.as_bytes()) {
+            return Err(ApiError::stream_invalid_subject());
+        }
+    }
+    for (i, a) in cfg.subjects.iter().enumerate() {
+        for b in &cfg.subjects[i + 1..] {
+            if subject::patterns_overlap(a.as_bytes(), b.as_bytes()) {
+                return Err(ApiError::stream_subjects_self_overlap(a, b));
+            }
+        }
+    }
+    let cfg = cfg.with_defaults();
+    if cfg.max_age > 0 && cfg.duplicate_window > cfg.max_age {
+        return Err(ApiError::stream_invalid_config(DUPLICATES_GT_MAX_AGE));
+    }
+    Ok(cfg)
+}
+
+/// What an update may not change.
+pub fn check_stream_update(old: &StreamConfig, new: &StreamConfig) -> Result<(), ApiError> {
+    if old.storage != new.storage {
+        return Err(ApiError::stream_invalid_config(UPDATE_STORAGE));
+    }
+    if old.retention != new.retention {
+        return Err(ApiError::stream_invalid_config(UPDATE_RETENTION));
+    }
+    Ok(())
+}
+
+/// A consumer configuration from a CREATE body, checked against the subject's names.
+pub fn parse_consumer_create(
+    body: &[u8],
+    stream: &str,
+    name_in_subject: Option<&str>,
+) -> Result<ConsumerConfig, ApiError> {
+    let req: CreateConsumerRequest = parse_request(body)?;
+    if !req.stream_name.is_empty() && req.stream_name != stream {
+        return Err(ApiError::stream_name_mismatch());
+    }
+    let cfg = req.config;
+    if let Some(n) = name_in_subject {
+        let given = if cfg.durable_name.is_empty() {
+            &cfg.name
+        } else {
+            &cfg.durable_name
+        };
+        if !given.is_empty() && given != n {
+            return Err(ApiError::consumer_name_durable_mismatch());
+        }
+    }
+    let mut cfg = cfg;
+    if let (Some(n), true) = (
+        name_in_subject,
+        cfg.durable_name.is_empty() && cfg.name.is_empty(),
+    ) {
+        cfg.durable_name = n.to_string();
+    }
+    if !cfg.deliver_subject.is_empty() {
+        return Err(ApiError::consumer_create_failed(
+            "push consumers are not supported by edgeleaf yet",
+        ));
+    }
+    if cfg.ack_policy == AckPolicy::None && cfg.deliver_subject.is_empty() {
+        return Err(ApiError::consumer_pull_requires_ack());
+    }
+    Ok(cfg.with_defaults())
+}
+
+/// Work queues: explicit acks, deliver all, and no two consumers on overlapping subjects.
+pub fn check_workqueue_consumer<'a>(
+    cfg: &ConsumerConfig,
+    others: impl Iterator<Item = &'a ConsumerConfig>,
+) -> Result<(), ApiError> {
+    if cfg.ack_policy != AckPolicy::Explicit {
+        return Err(ApiError::workqueue_requires_explicit_ack());
+    }
+    if cfg.deliver_policy != DeliverPolicy::All {
+        return Err(ApiError::workqueue_deliver_all());
+    }
+    for o in others {
+        if o.filter_subject.is_empty() || cfg.filter_subject.is_empty() {
+            return Err(ApiError::workqueue_multiple_unfiltered());
+        }
+        if subject::patterns_overlap(o.filter_subject.as_bytes(), cfg.filter_subject.as_bytes()) {
+            return Err(ApiError::workqueue_filter_not_unique());
+        }
+    }
+    Ok(())
+}
+
+/// A random consumer name for ephemerals (8 alphanumerics, as nats-server's).
+pub fn random_name() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 8)
+}

@@ -1,0 +1,87 @@
+//! How JetStream hears the router: internal subscriptions whose sink copies the message
+//! into the account's JetStream task. The copy happens on the publisher's task; all the
+//! work (store, acks, API) happens on the JetStream task, in order.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::router::{Delivered, Message, Sink};
+
+/// A message for the JetStream task.
+#[derive(Debug)]
+pub struct Incoming {
+    pub kind: Kind,
+    /// The subject it was published to.
+    pub subject: Bytes,
+    pub reply: Option<Bytes>,
+    pub headers: Option<Bytes>,
+    pub payload: Bytes,
+}
+
+/// Which internal subscription caught it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    /// `$JS.API.>` (or `$JS.<domain>.API.>`, already mapped back to `$JS.API.`).
+    Api,
+    /// A stream's subjects.
+    Stream(String),
+    /// `$JS.ACK.<stream>.>`.
+    Ack,
+}
+
+/// The sink behind JetStream's internal subscriptions.
+pub struct Catcher {
+    pub cid: u64,
+    pub kind: Kind,
+    /// `$JS.<domain>.API.` prefix to map back to `$JS.API.` (None: no domain).
+    pub domain_prefix: Option<Bytes>,
+    pub tx: mpsc::Sender<Incoming>,
+}
+
+impl Catcher {
+    pub fn new(cid: u64, kind: Kind, tx: mpsc::Sender<Incoming>) -> Arc<Catcher> {
+        Arc::new(Catcher {
+            cid,
+            kind,
+            domain_prefix: None,
+            tx,
+        })
+    }
+}
+
+impl Sink for Catcher {
+    fn cid(&self) -> u64 {
+        self.cid
+    }
+
+    fn deliver(&self, _: &[u8], msg: &Message<'_>) -> Delivered {
+        let to = msg.via.unwrap_or(msg.subject);
+        let subject = match &self.domain_prefix {
+            Some(p) if to.starts_with(p) => {
+                let mut s = b"$JS.API.".to_vec();
+                s.extend_from_slice(&to[p.len()..]);
+                Bytes::from(s)
+            }
+            _ => Bytes::copy_from_slice(to),
+        };
+        let item = Incoming {
+            kind: self.kind.clone(),
+            subject,
+            reply: msg.reply.map(Bytes::copy_from_slice),
+            headers: msg.headers.map(Bytes::copy_from_slice),
+            payload: Bytes::copy_from_slice(msg.payload),
+        };
+        // A full queue means JetStream is far behind: the publisher gets no PubAck and
+        // retries, as with an overloaded nats-server.
+        match self.tx.try_send(item) {
+            Ok(()) => Delivered::Queued,
+            Err(_) => Delivered::Refused,
+        }
+    }
+
+    fn wake(&self) {}
+
+    fn forget(&self, _: &[u8]) {}
+}

@@ -1,0 +1,481 @@
+//! JetStream through the official client (`async-nats`'s `jetstream` module), each
+//! scenario against nats-server -js and against edgeleaf, with what clients see compared.
+
+mod support;
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, stream};
+use futures::StreamExt;
+use serde_json::Value;
+use support::{Broker, Impl, TempDir};
+
+fn start(which: Impl, dir: &TempDir) -> Broker {
+    let sd = dir.path.to_string_lossy().into_owned();
+    Broker::start(which, &["-js", "-sd", &sd])
+}
+
+async fn connect(b: &Broker) -> async_nats::Client {
+    async_nats::connect(b.url()).await.expect("connect")
+}
+
+/// The issue's first scenario: the cloud-edge deployment this product replaces.
+async fn mysqldb2_scenario(which: Impl) -> Vec<String> {
+    let dir = TempDir::new();
+    let b = start(which, &dir);
+    let nc = connect(&b).await;
+    let js = jetstream::new(nc.clone());
+    let mut seen = Vec::new();
+    js.create_stream(stream::Config {
+        name: "mysqldb2".into(),
+        subjects: vec!["mysqldb2.>".into()],
+        storage: stream::StorageType::File,
+        retention: stream::RetentionPolicy::WorkQueue,
+        discard: stream::DiscardPolicy::New,
+        duplicate_window: Duration::from_secs(2),
+        max_age: Duration::from_secs(3600),
+        num_replicas: 1,
+        ..Default::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{which:?}: create stream: {e}"));
+    let s = js.get_stream("mysqldb2").await.expect("get stream");
+    let c = s
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some("mysqldb2".into()),
+            filter_subject: "mysqldb2.1".into(),
+            deliver_policy: consumer::DeliverPolicy::All,
+            ack_policy: consumer::AckPolicy::Explicit,
+            max_deliver: -1,
+            replay_policy: consumer::ReplayPolicy::Instant,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{which:?}: create consumer: {e}"));
+    // The PubAck bytes, as some tools compare text.
+    for body in ["hello1", "hello2"] {
+        let reply = nc
+            .request("mysqldb2.1", body.into())
+            .await
+            .expect("publish request");
+        seen.push(String::from_utf8_lossy(&reply.payload).into_owned());
+    }
+    for want in ["hello1", "hello2"] {
+        let mut batch = c
+            .fetch()
+            .max_messages(1)
+            .expires(Duration::from_secs(2))
+            .messages()
+            .await
+            .expect("fetch");
+        let m = batch
+            .next()
+            .await
+            .unwrap_or_else(|| panic!("{which:?}: no message"))
+            .expect("message");
+        assert_eq!(&m.payload[..], want.as_bytes(), "{which:?}");
+        let info = m.info().expect("ack info");
+        seen.push(format!(
+            "{} delivered={} stream_seq={}",
+            want, info.delivered, info.stream_sequence
+        ));
+        m.double_ack().await.expect("ack");
+    }
+    let mut s = js.get_stream("mysqldb2").await.expect("get stream");
+    let info = s.info().await.expect("info");
+    seen.push(format!(
+        "after: messages={} first_seq={} last_seq={}",
+        info.state.messages, info.state.first_sequence, info.state.last_sequence
+    ));
+    seen
+}
+
+#[tokio::test]
+async fn mysqldb2_work_queue_scenario_matches_nats_server() {
+    let nats = mysqldb2_scenario(Impl::NatsServer).await;
+    let ours = mysqldb2_scenario(Impl::Edgeleaf).await;
+    assert_eq!(nats[0], r#"{"stream":"mysqldb2", "seq":1}"#);
+    assert_eq!(ours, nats);
+}
+
+/// Sends API requests (and two publishes) and returns the JSON answers, for
+/// field-by-field comparison.
+async fn api_transcript(which: Impl) -> Vec<Value> {
+    let dir = TempDir::new();
+    let b = start(which, &dir);
+    let nc = connect(&b).await;
+    let reqs: &[(&str, &str)] = &[
+        (
+            "$JS.API.STREAM.CREATE.S1",
+            r#"{"name":"S1","subjects":["s1.>"]}"#,
+        ),
+        (
+            "$JS.API.STREAM.CREATE.S2",
+            r#"{"name":"S2","subjects":["s1.a"]}"#,
+        ),
+        ("$JS.API.STREAM.INFO.S1", ""),
+        ("$JS.API.STREAM.INFO.NOPE", ""),
+        ("s1.a", "one"),
+        ("s1.b", "two"),
+        ("$JS.API.STREAM.MSG.GET.S1", r#"{"seq":2}"#),
+        ("$JS.API.STREAM.MSG.GET.S1", r#"{"last_by_subj":"s1.a"}"#),
+        ("$JS.API.STREAM.MSG.GET.S1", r#"{"seq":9}"#),
+        ("$JS.API.STREAM.NAMES", ""),
+        (
+            "$JS.API.CONSUMER.DURABLE.CREATE.S1.D1",
+            r#"{"stream_name":"S1","config":{"durable_name":"D1","ack_policy":"explicit"}}"#,
+        ),
+        ("$JS.API.CONSUMER.INFO.S1.D1", ""),
+        ("$JS.API.CONSUMER.INFO.S1.NOPE", ""),
+        ("$JS.API.CONSUMER.NAMES.S1", ""),
+        ("$JS.API.STREAM.PURGE.S1", r#"{"filter":"s1.a"}"#),
+        ("$JS.API.STREAM.INFO.S1", ""),
+        ("$JS.API.CONSUMER.DELETE.S1.D1", ""),
+        ("$JS.API.STREAM.DELETE.S1", ""),
+        ("$JS.API.STREAM.CREATE.S3", "{not json"),
+    ];
+    let mut out = Vec::new();
+    for (subj, body) in reqs {
+        let reply = tokio::time::timeout(
+            Duration::from_secs(5),
+            nc.request(subj.to_string(), body.to_string().into()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{which:?}: no answer to {subj}"))
+        .unwrap_or_else(|e| panic!("{which:?}: {subj}: {e}"));
+        let text = String::from_utf8_lossy(&reply.payload).into_owned();
+        out.push(serde_json::from_str(&text).unwrap_or(Value::String(text)));
+    }
+    out
+}
+
+/// Drops what differs by nature between two runs: times, ids, server identity.
+fn normalize(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for key in [
+                "created",
+                "first_ts",
+                "last_ts",
+                "time",
+                "ts",
+                "last_active",
+                "server_id",
+                "cluster",
+            ] {
+                if map.contains_key(key) {
+                    map.insert(key.into(), Value::Null);
+                }
+            }
+            for (_, x) in map.iter_mut() {
+                normalize(x);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(normalize),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn api_responses_match_nats_server_field_by_field() {
+    let mut nats = api_transcript(Impl::NatsServer).await;
+    let mut ours = api_transcript(Impl::Edgeleaf).await;
+    nats.iter_mut().for_each(normalize);
+    ours.iter_mut().for_each(normalize);
+    for (i, (n, o)) in nats.iter().zip(&ours).enumerate() {
+        assert_eq!(
+            o, n,
+            "response {i} differs\nnats-server: {n}\nedgeleaf:    {o}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn restart_recovers_streams_consumers_and_acks() {
+    let dir = TempDir::new();
+    {
+        let b = start(Impl::Edgeleaf, &dir);
+        let nc = connect(&b).await;
+        let js = jetstream::new(nc);
+        js.create_stream(stream::Config {
+            name: "Q".into(),
+            subjects: vec!["q.>".into()],
+            retention: stream::RetentionPolicy::WorkQueue,
+            ..Default::default()
+        })
+        .await
+        .expect("create");
+        for i in 0..5 {
+            js.publish("q.x", format!("m{i}").into())
+                .await
+                .expect("publish")
+                .await
+                .expect("puback");
+        }
+        let s = js.get_stream("Q").await.unwrap();
+        let c = s
+            .create_consumer(consumer::pull::Config {
+                durable_name: Some("W".into()),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ..Default::default()
+            })
+            .await
+            .expect("consumer");
+        let mut batch = c.fetch().max_messages(2).messages().await.unwrap();
+        while let Some(m) = batch.next().await {
+            m.unwrap().double_ack().await.expect("ack");
+        }
+        b.signal("KILL");
+    }
+    let b = start(Impl::Edgeleaf, &dir);
+    let nc = connect(&b).await;
+    let js = jetstream::new(nc);
+    let mut s = js.get_stream("Q").await.expect("stream after restart");
+    assert_eq!(s.info().await.unwrap().state.messages, 3);
+    let c: consumer::PullConsumer = s.get_consumer("W").await.expect("consumer after restart");
+    let mut batch = c
+        .fetch()
+        .max_messages(3)
+        .expires(Duration::from_secs(2))
+        .messages()
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    while let Some(m) = batch.next().await {
+        let m = m.unwrap();
+        got.push(String::from_utf8_lossy(&m.payload).into_owned());
+        m.double_ack().await.unwrap();
+    }
+    assert_eq!(got, ["m2", "m3", "m4"]);
+    assert_eq!(s.info().await.unwrap().state.messages, 0);
+}
+
+/// PubAck bodies for the same publishes on both servers: dedupe by `Nats-Msg-Id`, the
+/// `Nats-Expected-*` headers, discard-new limits and max_msg_size.
+async fn publish_rules(which: Impl) -> Vec<String> {
+    let dir = TempDir::new();
+    let b = start(which, &dir);
+    let nc = connect(&b).await;
+    let js = jetstream::new(nc.clone());
+    js.create_stream(stream::Config {
+        name: "P".into(),
+        subjects: vec!["p.>".into()],
+        max_messages: 3,
+        max_message_size: 64,
+        discard: stream::DiscardPolicy::New,
+        ..Default::default()
+    })
+    .await
+    .expect("create");
+    let mut out = Vec::new();
+    let send =
+        |subject: &'static str, headers: Vec<(&'static str, &'static str)>, body: &'static str| {
+            let nc = nc.clone();
+            async move {
+                let mut h = async_nats::HeaderMap::new();
+                for (k, v) in headers {
+                    h.insert(k, v);
+                }
+                let reply = nc
+                    .request_with_headers(subject, h, body.into())
+                    .await
+                    .expect("request");
+                String::from_utf8_lossy(&reply.payload).into_owned()
+            }
+        };
+    out.push(send("p.a", vec![("Nats-Msg-Id", "one")], "1").await);
+    out.push(send("p.a", vec![("Nats-Msg-Id", "one")], "1 again").await);
+    out.push(send("p.b", vec![("Nats-Expected-Last-Sequence", "5")], "x").await);
+    out.push(send("p.b", vec![("Nats-Expected-Last-Sequence", "1")], "2").await);
+    out.push(send("p.c", vec![("Nats-Expected-Stream", "OTHER")], "x").await);
+    out.push(send("p.c", vec![], "3").await);
+    out.push(send("p.d", vec![], "over the limit").await);
+    out.push(
+        send(
+            "p.e",
+            vec![],
+            "0123456789012345678901234567890123456789012345678901234567890123456789",
+        )
+        .await,
+    );
+    out
+}
+
+#[tokio::test]
+async fn publish_rules_match_nats_server() {
+    let nats = publish_rules(Impl::NatsServer).await;
+    let ours = publish_rules(Impl::Edgeleaf).await;
+    for (i, (n, o)) in nats.iter().zip(&ours).enumerate() {
+        let nv: Value = serde_json::from_str(n).unwrap_or(Value::String(n.clone()));
+        let ov: Value = serde_json::from_str(o).unwrap_or(Value::String(o.clone()));
+        assert_eq!(ov, nv, "PubAck {i}\nnats-server: {n}\nedgeleaf:    {o}");
+    }
+}
+
+/// What one consumer sees through NAK, ack_wait expiry and TERM, as (payload, delivered).
+async fn redelivery(which: Impl) -> Vec<(String, i64)> {
+    let dir = TempDir::new();
+    let b = start(which, &dir);
+    let nc = connect(&b).await;
+    let js = jetstream::new(nc);
+    js.create_stream(stream::Config {
+        name: "R".into(),
+        subjects: vec!["r.>".into()],
+        ..Default::default()
+    })
+    .await
+    .expect("create");
+    for i in 1..=3 {
+        js.publish("r.x", format!("m{i}").into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let s = js.get_stream("R").await.unwrap();
+    let c = s
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some("C".into()),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: Duration::from_millis(800),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let fetch = |n: usize| {
+        let c = c.clone();
+        async move {
+            let mut batch = c
+                .fetch()
+                .max_messages(n)
+                .expires(Duration::from_millis(1500))
+                .messages()
+                .await
+                .unwrap();
+            let mut got = Vec::new();
+            while let Some(m) = batch.next().await {
+                got.push(m.unwrap());
+            }
+            got
+        }
+    };
+    // m1 acked, m2 NAKed (comes back at once), m3 left to expire.
+    let first = fetch(3).await;
+    for m in &first {
+        seen.push((
+            String::from_utf8_lossy(&m.payload).into_owned(),
+            m.info().unwrap().delivered,
+        ));
+    }
+    first[0].double_ack().await.unwrap();
+    first[1]
+        .ack_with(jetstream::AckKind::Nak(None))
+        .await
+        .unwrap();
+    let again = fetch(1).await;
+    for m in &again {
+        seen.push((
+            String::from_utf8_lossy(&m.payload).into_owned(),
+            m.info().unwrap().delivered,
+        ));
+        m.ack_with(jetstream::AckKind::Term).await.unwrap();
+    }
+    // After ack_wait m3 is redelivered.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let late = fetch(1).await;
+    for m in &late {
+        seen.push((
+            String::from_utf8_lossy(&m.payload).into_owned(),
+            m.info().unwrap().delivered,
+        ));
+        m.double_ack().await.unwrap();
+    }
+    seen
+}
+
+#[tokio::test]
+async fn nak_term_and_ack_wait_redelivery_match_nats_server() {
+    let nats = redelivery(Impl::NatsServer).await;
+    let ours = redelivery(Impl::Edgeleaf).await;
+    assert_eq!(
+        nats,
+        vec![
+            ("m1".to_string(), 1),
+            ("m2".to_string(), 1),
+            ("m3".to_string(), 1),
+            ("m2".to_string(), 2),
+            ("m3".to_string(), 2)
+        ]
+    );
+    assert_eq!(ours, nats);
+}
+
+/// Publishers with acks while edgeleaf is killed (-9) at random moments, 20 times: after
+/// every restart each acknowledged message is there exactly once.
+#[tokio::test]
+async fn kill_9_never_loses_an_acknowledged_message() {
+    use rand::Rng;
+    let dir = TempDir::new();
+    let mut acked: Vec<String> = Vec::new();
+    for round in 0..20 {
+        let b = start(Impl::Edgeleaf, &dir);
+        let nc = connect(&b).await;
+        let js = jetstream::new(nc);
+        if round == 0 {
+            js.create_stream(stream::Config {
+                name: "K".into(),
+                subjects: vec!["k.>".into()],
+                ..Default::default()
+            })
+            .await
+            .expect("create");
+        }
+        let kill_after = Duration::from_millis(rand::thread_rng().gen_range(50..300));
+        let publisher = {
+            let js = js.clone();
+            tokio::spawn(async move {
+                let mut ok = Vec::new();
+                for i in 0.. {
+                    let id = format!("r{round}-{i}");
+                    let Ok(fut) = js.publish("k.x", id.clone().into()).await else {
+                        break;
+                    };
+                    match tokio::time::timeout(Duration::from_secs(2), fut).await {
+                        Ok(Ok(_)) => ok.push(id),
+                        _ => break,
+                    }
+                }
+                ok
+            })
+        };
+        tokio::time::sleep(kill_after).await;
+        b.signal("KILL");
+        acked.extend(publisher.await.expect("publisher"));
+    }
+    let b = start(Impl::Edgeleaf, &dir);
+    let nc = connect(&b).await;
+    let js = jetstream::new(nc);
+    let mut s = js.get_stream("K").await.expect("stream");
+    let state = s.info().await.unwrap().state.clone();
+    let mut present = std::collections::HashMap::new();
+    for seq in state.first_sequence..=state.last_sequence {
+        if let Ok(m) = s.get_raw_message(seq).await {
+            *present
+                .entry(String::from_utf8_lossy(&m.payload).into_owned())
+                .or_insert(0u32) += 1;
+        }
+    }
+    assert!(!acked.is_empty());
+    for id in &acked {
+        assert_eq!(
+            present.get(id),
+            Some(&1),
+            "acknowledged {id} is not there exactly once"
+        );
+    }
+    assert!(
+        present.values().all(|n| *n == 1),
+        "a message is stored twice"
+    );
+}
