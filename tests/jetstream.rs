@@ -121,6 +121,9 @@ async fn api_transcript(which: Impl) -> Vec<Value> {
         ("$JS.API.STREAM.MSG.GET.S1", r#"{"last_by_subj":"s1.a"}"#),
         ("$JS.API.STREAM.MSG.GET.S1", r#"{"seq":9}"#),
         ("$JS.API.STREAM.NAMES", ""),
+        ("$JS.API.STREAM.NAMES", "not json"),
+        ("$JS.API.STREAM.LIST", ""),
+        ("$JS.API.INFO", ""),
         (
             "$JS.API.CONSUMER.DURABLE.CREATE.S1.D1",
             r#"{"stream_name":"S1","config":{"durable_name":"D1","ack_policy":"explicit"}}"#,

@@ -820,3 +820,60 @@ async fn own_deny_lists(leaf: Impl) {
     );
     assert_eq!(cloud.total_leafs(), 1);
 }
+
+both!(
+    edge_jetstream_domain_reachable_from_the_cloud,
+    edge_jetstream_domain_reachable_from_the_cloud_nats,
+    edge_jetstream_domain_reachable_from_the_cloud_edgeleaf
+);
+/// With a JetStream domain on the edge, the cloud manages the edge's streams through
+/// `$JS.<domain>.API.>` over the leaf link, while plain `$JS.API.>` never crosses: an edge
+/// client's `$JS.API.INFO` is answered by the edge itself.
+async fn edge_jetstream_domain_reachable_from_the_cloud(leaf: Impl) {
+    let cloud = Cloud::start();
+    let dir = support::TempDir::new();
+    let extra = format!(
+        "jetstream {{ domain: edge, store_dir: \"{}\" }}\n",
+        dir.path.display()
+    );
+    let edge = Edge::start(leaf, &[cloud.leaf_url(C1N1, "leaf", "leaf")], &extra);
+    cloud.wait_leaf_connected(&[C1N1], EDGE_NAME).await;
+    let e = edge.client().await;
+    let c2 = cloud.client(C2N1).await;
+    // The edge creates a stream locally.
+    let created = e
+        .request(
+            "$JS.API.STREAM.CREATE.EDGE",
+            r#"{"name":"EDGE","subjects":["edge.>"]}"#.into(),
+        )
+        .await
+        .expect("create on the edge");
+    let v: serde_json::Value = serde_json::from_slice(&created.payload).unwrap();
+    assert_eq!(v["config"]["name"], "EDGE", "{v}");
+    // The cloud (another cluster) lists it through the edge's domain.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let v: serde_json::Value = loop {
+        let req = async_nats::Request::new()
+            .payload("".into())
+            .timeout(Some(Duration::from_millis(500)));
+        if let Ok(m) = c2
+            .send_request("$JS.edge.API.STREAM.NAMES".to_string(), req)
+            .await
+        {
+            break serde_json::from_slice(&m.payload).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cloud never reached the edge's domain"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(v["streams"], serde_json::json!(["EDGE"]), "{v}");
+    // The edge's own $JS.API.INFO is answered locally, with its domain.
+    let info = e
+        .request("$JS.API.INFO", "".into())
+        .await
+        .expect("local JetStream");
+    let v: serde_json::Value = serde_json::from_slice(&info.payload).unwrap();
+    assert_eq!(v["domain"], "edge", "{v}");
+}

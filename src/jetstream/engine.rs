@@ -755,11 +755,15 @@ impl Engine {
     // ---- the API ---------------------------------------------------------------------
 
     fn api(&mut self, m: &Incoming) {
-        self.api_total += 1;
         let subject = String::from_utf8_lossy(&m.subject).into_owned();
         let Some(op) = subject.strip_prefix("$JS.API.") else {
             return;
         };
+        // nats-server 2.9.10 leaves message gets out of the API total (their errors
+        // still count) [observed with the transcript test].
+        if !op.starts_with("STREAM.MSG.GET.") {
+            self.api_total += 1;
+        }
         // nats-server answers nothing without a reply subject.
         let Some(reply) = m.reply.clone() else {
             return;
@@ -781,8 +785,8 @@ impl Engine {
             ["STREAM", "PURGE", name] => {
                 Some(("stream_purge_response", self.stream_purge(name, body)))
             }
-            ["STREAM", "NAMES"] => Some(("stream_names_response", Ok(self.stream_names(body)))),
-            ["STREAM", "LIST"] => Some(("stream_list_response", Ok(self.stream_list(body)))),
+            ["STREAM", "NAMES"] => Some(("stream_names_response", self.stream_names(body))),
+            ["STREAM", "LIST"] => Some(("stream_list_response", self.stream_list(body))),
             ["STREAM", "MSG", "GET", name] => {
                 Some(("stream_msg_get_response", self.msg_get(name, body)))
             }
@@ -1001,8 +1005,8 @@ impl Engine {
         Ok(respond::purge_response(purged))
     }
 
-    fn stream_names(&self, body: &[u8]) -> Vec<u8> {
-        let req: api::StreamNamesRequest = api::parse_optional_request(body).unwrap_or_default();
+    fn stream_names(&self, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let req: api::StreamNamesRequest = api::parse_optional_request(body)?;
         let filter = Some(req.subject.clone()).filter(|s| !s.is_empty());
         let names: Vec<String> = self
             .streams
@@ -1017,17 +1021,17 @@ impl Engine {
             })
             .map(|(n, _)| n.clone())
             .collect();
-        respond::stream_names_response(&names, req.offset)
+        Ok(respond::stream_names_response(&names, req.offset))
     }
 
-    fn stream_list(&self, body: &[u8]) -> Vec<u8> {
-        let req: api::StreamListRequest = api::parse_optional_request(body).unwrap_or_default();
+    fn stream_list(&self, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let req: api::StreamListRequest = api::parse_optional_request(body)?;
         let infos: Vec<api::StreamInfo> = self
             .streams
             .keys()
             .filter_map(|n| self.stream_info_of(n).ok())
             .collect();
-        respond::stream_list_response(&infos, req.offset)
+        Ok(respond::stream_list_response(&infos, req.offset))
     }
 
     fn msg_get(&self, name: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
