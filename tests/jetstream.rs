@@ -482,3 +482,75 @@ async fn kill_9_never_loses_an_acknowledged_message() {
         "a message is stored twice"
     );
 }
+
+/// Interest retention: what nobody takes is not kept; a message goes when every
+/// consumer that takes it has acked it. Message counts at each step, on both servers.
+async fn interest_retention(which: Impl) -> Vec<u64> {
+    let dir = TempDir::new();
+    let b = start(which, &dir);
+    let js = jetstream::new(connect(&b).await);
+    js.create_stream(stream::Config {
+        name: "I".into(),
+        subjects: vec!["i.>".into()],
+        retention: stream::RetentionPolicy::Interest,
+        ..Default::default()
+    })
+    .await
+    .expect("create");
+    let mut s = js.get_stream("I").await.unwrap();
+    let mut counts = Vec::new();
+    js.publish("i.x", "nobody".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    counts.push(s.info().await.unwrap().state.messages);
+    let mut consumers = Vec::new();
+    for name in ["A", "B"] {
+        consumers.push(
+            s.create_consumer(consumer::pull::Config {
+                durable_name: Some(name.into()),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ..Default::default()
+            })
+            .await
+            .unwrap(),
+        );
+    }
+    for i in 0..2 {
+        js.publish("i.x", format!("m{i}").into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    counts.push(s.info().await.unwrap().state.messages);
+    for (k, c) in consumers.iter().enumerate() {
+        let mut batch = c
+            .fetch()
+            .max_messages(2)
+            .expires(Duration::from_secs(1))
+            .messages()
+            .await
+            .unwrap();
+        let mut n = 0;
+        while let Some(m) = batch.next().await {
+            let m = m.unwrap();
+            // B acks only the first one.
+            if k == 0 || n == 0 {
+                m.double_ack().await.unwrap();
+            }
+            n += 1;
+        }
+        counts.push(s.info().await.unwrap().state.messages);
+    }
+    counts
+}
+
+#[tokio::test]
+async fn interest_retention_matches_nats_server() {
+    let nats = interest_retention(Impl::NatsServer).await;
+    let ours = interest_retention(Impl::Edgeleaf).await;
+    assert_eq!(nats, vec![0, 2, 2, 1]);
+    assert_eq!(ours, nats);
+}

@@ -491,6 +491,16 @@ impl Engine {
             stream.dedupe.insert(id, (seq, now));
         }
         enforce_limits(stream, &subject);
+        if stream.config.retention == api::RetentionPolicy::Interest
+            && !stream
+                .consumers
+                .values()
+                .any(|c| takes(&c.config.filter_subject, &subject))
+        {
+            // Interest retention keeps nothing nobody is interested in (it is still
+            // acknowledged, as nats-server does).
+            let _ = stream.msgs.remove(seq);
+        }
         Some(Acked {
             reply: ack_to,
             body: respond::pub_ack(&stream.config.name, seq, false, domain.as_deref()),
@@ -512,7 +522,7 @@ impl Engine {
         let Some(stream) = self.streams.get_mut(sname) else {
             return;
         };
-        let workqueue = stream.config.retention == api::RetentionPolicy::WorkQueue;
+        let retention = stream.config.retention;
         let Some(c) = stream.consumers.get_mut(cname) else {
             return;
         };
@@ -539,10 +549,18 @@ impl Engine {
             );
         }
         let cname = cname.to_string();
-        if workqueue {
-            for s in removed {
-                let _ = stream.msgs.remove(s);
+        match retention {
+            api::RetentionPolicy::WorkQueue => {
+                for s in removed {
+                    let _ = stream.msgs.remove(s);
+                }
             }
+            api::RetentionPolicy::Interest => {
+                for s in removed {
+                    remove_if_everyone_acked(stream, s);
+                }
+            }
+            _ => {}
         }
         if let (Some(n), Some(r)) = (next, m.reply.clone()) {
             if let Some(c) = stream.consumers.get_mut(&cname) {
@@ -1254,6 +1272,25 @@ impl Engine {
             no_wait: req.no_wait,
         });
         self.deliver_consumer(stream, name);
+    }
+}
+
+/// Does a consumer with this filter take messages on `subject`?
+fn takes(filter: &str, subject: &str) -> bool {
+    filter.is_empty() || subject::matches(filter.as_bytes(), subject.as_bytes())
+}
+
+/// Interest retention: a message goes once every consumer that takes it has acked it.
+fn remove_if_everyone_acked(s: &mut Stream, seq: u64) {
+    let Ok(Some(m)) = s.msgs.get(seq) else {
+        return;
+    };
+    let done = s.consumers.values().all(|c| {
+        !takes(&c.config.filter_subject, &m.subject)
+            || (seq <= c.progress.delivered_stream && !c.progress.pending.contains_key(&seq))
+    });
+    if done {
+        let _ = s.msgs.remove(seq);
     }
 }
 
