@@ -262,8 +262,8 @@ fn large_appends_split_and_batches_are_dropped_when_drained() {
     }
     s.flush().unwrap();
     assert!(
-        s.sh.msgs.iter().values().all(|v| v.unwrap().is_empty()),
-        "every batch value is dropped (husks are empty)"
+        !s.sh.db.tree_names().iter().any(|n| n.starts_with(b"m")),
+        "every chunk tree is dropped"
     );
     assert_eq!(s.sh.tombs.len(), 1, "only the floor is left");
 }
@@ -391,7 +391,7 @@ fn batch_encoding_round_trips_and_rejects_garbage() {
 }
 
 #[test]
-fn husks_of_dropped_batches_are_bounded_and_recovered() {
+fn drained_chunks_are_dropped_and_state_recovered() {
     let d = tmpdir("husks");
     let s = open(&d);
     let m = s.messages("H").unwrap();
@@ -405,13 +405,13 @@ fn husks_of_dropped_batches_are_bounded_and_recovered() {
         }
     }
     s.flush().unwrap();
-    let husks =
-        s.sh.msgs
+    let chunks =
+        s.sh.db
+            .tree_names()
             .iter()
-            .values()
-            .filter(|v| v.as_ref().unwrap().is_empty())
+            .filter(|n| n.starts_with(b"m"))
             .count();
-    assert!(husks <= 256, "{husks} husks");
+    assert!(chunks <= 3, "{chunks} chunk trees hold the last 10 batches");
     let st = m.state();
     assert_eq!((st.msgs, st.first_seq, st.last_seq), (10, 691, 700));
     drop((m, s));
