@@ -431,3 +431,86 @@ fn drained_chunks_are_dropped_and_state_recovered() {
     drop(s);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Invariant 1 at the store level: a child process appends, removes in order (work
+/// queue) and flushes, printing what each flush made durable; it is killed with SIGKILL
+/// mid-run, and the reopened store must hold every flushed message and a state that
+/// agrees with the messages that are there.
+#[test]
+fn kill_9_keeps_every_flushed_message_and_a_consistent_state() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    const BATCH: u64 = 50;
+    const DRAIN: u64 = 40;
+    if let Ok(dir) = std::env::var("EDGELEAF_STORE_CRASH_CHILD") {
+        let s = Store::open(Path::new(&dir), 8 << 20).unwrap();
+        let m = s.messages("K").unwrap();
+        let (mut last, mut removed) = (0u64, 0u64);
+        loop {
+            let b: Vec<_> = (last + 1..=last + BATCH)
+                .map(|i| msg(i, &format!("k.{}", i % 5), &[i as u8; 100]))
+                .collect();
+            m.append(&b).unwrap();
+            last += BATCH;
+            for seq in removed + 1..=removed + DRAIN {
+                m.remove(seq).unwrap();
+            }
+            removed += DRAIN;
+            s.flush().unwrap();
+            println!("ack {last} {removed}");
+        }
+    }
+    let d = tmpdir("kill9");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "store::tests::kill_9_keeps_every_flushed_message_and_a_consistent_state",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("EDGELEAF_STORE_CRASH_CHILD", &d)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut acked = (0u64, 0u64);
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("ack ") {
+            let mut it = rest.split(' ').map(|v| v.parse::<u64>().unwrap());
+            acked = (it.next().unwrap(), it.next().unwrap());
+            if acked.0 >= 40_000 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let s = open(&d);
+    let m = s.messages("K").unwrap();
+    let st = m.state();
+    let (mut n, mut bytes, mut first, mut from) = (0u64, 0u64, None, 0u64);
+    while let Some(x) = m.next(from, &all).unwrap() {
+        n += 1;
+        bytes += x.size();
+        first.get_or_insert(x.seq);
+        from = x.seq + 1;
+    }
+    assert_eq!(
+        (st.msgs, st.bytes),
+        (n, bytes),
+        "state agrees with the messages"
+    );
+    assert_eq!(Some(st.first_seq), first);
+    assert!(
+        st.last_seq >= acked.0,
+        "last {} < acked {}",
+        st.last_seq,
+        acked.0
+    );
+    // Removals issued after the last acked flush may or may not have landed.
+    for seq in acked.1 + DRAIN + 1..=acked.0 {
+        assert!(m.get(seq).unwrap().is_some(), "acked seq {seq} lost");
+    }
+    drop((m, s));
+    let _ = std::fs::remove_dir_all(&d);
+}
