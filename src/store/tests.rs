@@ -239,6 +239,10 @@ fn delete_stream_removes_everything_and_staleness_is_reported() {
     let fresh = s.messages("S").unwrap();
     assert_eq!(fresh.state(), MsgsState::default());
     assert_eq!(fresh.next(0, &all).unwrap(), None);
+    // A recreated stream reuses the chunk tree names of the deleted one.
+    fresh.append(&[msg(1, "new", b"n")]).unwrap();
+    assert_eq!(fresh.get(1).unwrap().unwrap().subject, "new");
+    assert_eq!(fresh.state().msgs, 1);
     s.flush().unwrap();
     assert_eq!(m2.state().msgs, 1);
     assert_eq!(s.consumers("S2").unwrap().len(), 1);
