@@ -9,11 +9,12 @@
 //!
 //! * tree `streams`: `name` -> meta bytes.
 //! * tree `consumers`: `P(stream) ++ consumer` -> consumer bytes.
-//! * **chunk trees** `'m' ++ P(stream) ++ first_key_be`, one per run of at most 8
+//! * **chunk trees** `'m' ++ P(stream) ++ first_key_be`, one per run of at most 4
 //!   batches: `seq_be` -> one **batch value**, the messages of one `append` call (at
 //!   most 256 messages / 128 KiB, varint-packed, see `batch.rs`) keyed by its first seq.
-//!   Eight is below sled's leaf consolidation (every 10 updates) and split (past 16
-//!   entries) thresholds, so a batch value is written once instead of ~3 times.
+//!   Four appends plus the four removals of the clear before `drop_tree` stay below
+//!   sled's leaf consolidation (every 10 updates) and split (past 16 entries)
+//!   thresholds, so a batch value is written once instead of ~3 times.
 //! * tree `tombs`: `P(stream) ++ 't' ++ seq_be` -> the removed-record bitmap of a batch
 //!   (8..32 bytes); `P(stream) ++ 'f'` -> the floor: last_seq/last_ts, kept when the
 //!   batches holding them are gone (purged stream, `set_last_seq`).
@@ -28,17 +29,17 @@
 //! empty value (a husk) at once so its space is reused; a batch outside the front chunk
 //! with 3/4 of it removed is rewritten with its live records (one transaction with its
 //! bitmap). A work-queue drain in order thus writes a few small bitmaps and one
-//! `drop_tree` per 2048 messages.
+//! clear + `drop_tree` per 1024 messages.
 //!
 //! # Memory bound
 //!
 //! Messages live only in sled (whose page cache is `cache_capacity_bytes`). Per stream
 //! the store keeps in RAM: the [`MsgsState`]; one counter per distinct live subject
 //! (`HashMap<String, u64>`, about `subject.len() + 40` bytes each: bounded by the number
-//! of distinct subjects, not of messages); one sled `Tree` handle per chunk (one per 8
-//! appended batches still holding messages: ~100 bytes per 2048 messages at 256 per
-//! append, so 1M messages backlog ~50 KB); and the dirty bitmaps of batches touched since
-//! the last flush (40 bytes each). Peak RSS of the whole measurement below: 113 MB with a
+//! of distinct subjects, not of messages); one sled `Tree` handle per chunk (one per 4
+//! appended batches still holding messages: ~100 bytes per 1024 messages at 256 per
+//! append, so 1M messages backlog ~100 KB); and the dirty bitmaps of batches touched since
+//! the last flush (40 bytes each). Peak RSS of the whole measurement below: 94 MB with a
 //! 64 MiB cache.
 //!
 //! # Recovery
@@ -60,18 +61,23 @@
 //!
 //! | phase | msgs/s | written / payload | size_on_disk | on disk / stored |
 //! |---|---|---|---|---|
-//! | append 1M | 288k | 1.30 | 151 MB | 0.97 |
-//! | remove 1M in order | 49k | 0.47 | 153 MB | (empty) |
-//! | cycle 1 fill+drain | 1052k / 74k | 1.77 | full 153, empty 158 MB | 0.98 |
-//! | cycle 2 fill+drain | 1557k / 71k | 2.12 | full 158, empty 158 MB | 1.01 |
-//! | cycle 3 fill+drain | 1109k / 75k | 2.02 | full 156, empty 160 MB | 1.00 |
+//! | append 1M | 499k | 1.34 | 156 MB | 1.00 |
+//! | remove 1M in order | 49k | 1.20 | 158 MB | (empty) |
+//! | cycle 1 fill+drain | 939k / 52k | 2.70 | full 160, empty 162 MB | 1.03 |
+//! | cycle 2 fill+drain | 809k / 50k | 2.79 | full 157, empty 160 MB | 1.01 |
 //!
-//! How the layout got there (same run): one tree of batch values with 32-byte record
+//! With `--msgs 100000 --size 1024` (batches of ~120 messages, 128 KiB cap): append
+//! 1.16x, drain 0.07x, three cycles 2.77x / 2.28x / 3.19x, full 120 / 121 / 122 MB.
+//!
+//! How the layout got there (1M x 128 B): one tree of batch values with 32-byte record
 //! headers, bitmaps in the batch tree and 8 MiB segments wrote 7.6x on append, 4.3x on
 //! drain (one cycle 37x, on disk 3.2x); 4 MiB segments were as bad (9.8x append, 22x
 //! drain), 1 MiB segments: 4.3x / 0.8x; varint records: 3.7x on append; bitmaps in their
-//! own tree: drain 0.55x; chunk trees of 8 batches: 1.3x on append (raw sled with 37 KB
-//! values: 3.1x in one tree, 1.14x with a tree per 8 values).
+//! own tree: drain 0.55x; chunk trees of 8 batches: 1.3x on append, drain 0.47x, but
+//! with 1 KiB payloads the file grew ~28 MB per 100 MB fill/drain cycle (drop_tree
+//! alone leaks); clearing before drop_tree fixed that (flat), and chunks of 4 keep the
+//! clear from rewriting the leaf (drain 1.96x -> 1.20x). Raw sled with 37 KB values:
+//! 3.1x in one tree, 1.14x with a tree per 8 values.
 //!
 //! Known limits: sled never shrinks its file below its highest live segment, so an
 //! emptied store keeps its size on disk (it does not grow over fill/drain cycles: freed
