@@ -151,6 +151,15 @@ fn main() {
     }
     let st = run.store.messages("WA").unwrap().state();
     println!("final state: {st:?}");
+    let hwm = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    println!("peak RSS: {hwm} (sled cache {} MiB)", cache >> 20);
     drop(run);
     let _ = std::fs::remove_dir_all(&dir);
 }

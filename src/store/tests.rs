@@ -239,6 +239,10 @@ fn delete_stream_removes_everything_and_staleness_is_reported() {
     let fresh = s.messages("S").unwrap();
     assert_eq!(fresh.state(), MsgsState::default());
     assert_eq!(fresh.next(0, &all).unwrap(), None);
+    // A recreated stream reuses the chunk tree names of the deleted one.
+    fresh.append(&[msg(1, "new", b"n")]).unwrap();
+    assert_eq!(fresh.get(1).unwrap().unwrap().subject, "new");
+    assert_eq!(fresh.state().msgs, 1);
     s.flush().unwrap();
     assert_eq!(m2.state().msgs, 1);
     assert_eq!(s.consumers("S2").unwrap().len(), 1);
@@ -262,8 +266,8 @@ fn large_appends_split_and_batches_are_dropped_when_drained() {
     }
     s.flush().unwrap();
     assert!(
-        s.sh.msgs.iter().values().all(|v| v.unwrap().is_empty()),
-        "every batch value is dropped (husks are empty)"
+        !s.sh.db.tree_names().iter().any(|n| n.starts_with(b"m")),
+        "every chunk tree is dropped"
     );
     assert_eq!(s.sh.tombs.len(), 1, "only the floor is left");
 }
@@ -391,7 +395,7 @@ fn batch_encoding_round_trips_and_rejects_garbage() {
 }
 
 #[test]
-fn husks_of_dropped_batches_are_bounded_and_recovered() {
+fn drained_chunks_are_dropped_and_state_recovered() {
     let d = tmpdir("husks");
     let s = open(&d);
     let m = s.messages("H").unwrap();
@@ -405,13 +409,13 @@ fn husks_of_dropped_batches_are_bounded_and_recovered() {
         }
     }
     s.flush().unwrap();
-    let husks =
-        s.sh.msgs
+    let chunks =
+        s.sh.db
+            .tree_names()
             .iter()
-            .values()
-            .filter(|v| v.as_ref().unwrap().is_empty())
+            .filter(|n| n.starts_with(b"m"))
             .count();
-    assert!(husks <= 256, "{husks} husks");
+    assert!(chunks <= 3, "{chunks} chunk trees hold the last 10 batches");
     let st = m.state();
     assert_eq!((st.msgs, st.first_seq, st.last_seq), (10, 691, 700));
     drop((m, s));
@@ -429,5 +433,88 @@ fn husks_of_dropped_batches_are_bounded_and_recovered() {
     let st = s.messages("H").unwrap().state();
     assert_eq!((st.msgs, st.first_seq, st.last_seq), (0, 701, 700));
     drop(s);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Invariant 1 at the store level: a child process appends, removes in order (work
+/// queue) and flushes, printing what each flush made durable; it is killed with SIGKILL
+/// mid-run, and the reopened store must hold every flushed message and a state that
+/// agrees with the messages that are there.
+#[test]
+fn kill_9_keeps_every_flushed_message_and_a_consistent_state() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    const BATCH: u64 = 50;
+    const DRAIN: u64 = 40;
+    if let Ok(dir) = std::env::var("EDGELEAF_STORE_CRASH_CHILD") {
+        let s = Store::open(Path::new(&dir), 8 << 20).unwrap();
+        let m = s.messages("K").unwrap();
+        let (mut last, mut removed) = (0u64, 0u64);
+        loop {
+            let b: Vec<_> = (last + 1..=last + BATCH)
+                .map(|i| msg(i, &format!("k.{}", i % 5), &[i as u8; 100]))
+                .collect();
+            m.append(&b).unwrap();
+            last += BATCH;
+            for seq in removed + 1..=removed + DRAIN {
+                m.remove(seq).unwrap();
+            }
+            removed += DRAIN;
+            s.flush().unwrap();
+            println!("ack {last} {removed}");
+        }
+    }
+    let d = tmpdir("kill9");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "store::tests::kill_9_keeps_every_flushed_message_and_a_consistent_state",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("EDGELEAF_STORE_CRASH_CHILD", &d)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut acked = (0u64, 0u64);
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("ack ") {
+            let mut it = rest.split(' ').map(|v| v.parse::<u64>().unwrap());
+            acked = (it.next().unwrap(), it.next().unwrap());
+            if acked.0 >= 40_000 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let s = open(&d);
+    let m = s.messages("K").unwrap();
+    let st = m.state();
+    let (mut n, mut bytes, mut first, mut from) = (0u64, 0u64, None, 0u64);
+    while let Some(x) = m.next(from, &all).unwrap() {
+        n += 1;
+        bytes += x.size();
+        first.get_or_insert(x.seq);
+        from = x.seq + 1;
+    }
+    assert_eq!(
+        (st.msgs, st.bytes),
+        (n, bytes),
+        "state agrees with the messages"
+    );
+    assert_eq!(Some(st.first_seq), first);
+    assert!(
+        st.last_seq >= acked.0,
+        "last {} < acked {}",
+        st.last_seq,
+        acked.0
+    );
+    // Removals issued after the last acked flush may or may not have landed.
+    for seq in acked.1 + DRAIN + 1..=acked.0 {
+        assert!(m.get(seq).unwrap().is_some(), "acked seq {seq} lost");
+    }
+    drop((m, s));
     let _ = std::fs::remove_dir_all(&d);
 }
