@@ -128,6 +128,9 @@ struct Stream {
     dedupe: HashMap<String, (u64, i64)>,
     consumers: BTreeMap<String, Consumer>,
     memory: bool,
+    /// Accepted publishes waiting for the group commit: the store takes them as one batch
+    /// (one value per batch is what keeps write amplification low).
+    staged: Vec<StoredMsg>,
 }
 
 /// What the store keeps about a stream.
@@ -222,6 +225,7 @@ impl Engine {
                 dedupe: HashMap::new(),
                 consumers: BTreeMap::new(),
                 memory: false,
+                staged: Vec::new(),
             };
             for (cname, data) in self.file.consumers(&key)? {
                 match serde_json::from_slice::<ConsumerMeta>(&data) {
@@ -358,6 +362,46 @@ impl Engine {
         if acks.is_empty() {
             return;
         }
+        let mut failed = false;
+        for (name, stream) in &mut self.streams {
+            if stream.staged.is_empty() {
+                continue;
+            }
+            let batch = std::mem::take(&mut stream.staged);
+            if let Err(e) = stream.msgs.append(&batch) {
+                // Not stored: its publishers get no PubAck and retry.
+                error!("JetStream stream {name:?}: store failed: {e}");
+                failed = true;
+                continue;
+            }
+            let mut subjects: Vec<&str> = batch.iter().map(|m| m.subject.as_str()).collect();
+            subjects.sort_unstable();
+            subjects.dedup();
+            for subj in &subjects {
+                enforce_limits(stream, subj);
+            }
+            if stream.config.retention == api::RetentionPolicy::Interest {
+                // Interest retention keeps nothing nobody is interested in (it is still
+                // acknowledged, as nats-server does).
+                for m in &batch {
+                    if !stream
+                        .consumers
+                        .values()
+                        .any(|c| takes(&c.config.filter_subject, &m.subject))
+                    {
+                        let _ = stream.msgs.remove(m.seq);
+                    }
+                }
+            }
+        }
+        if failed {
+            error!(
+                "JetStream: {} PubAcks withheld after a store failure",
+                acks.len()
+            );
+            acks.clear();
+            return;
+        }
         if self.sync_before_ack {
             if let Err(e) = self.file.flush() {
                 // Not durable: no PubAck (the publishers retry), as the contract says.
@@ -418,7 +462,17 @@ impl Engine {
             return fail(ApiError::message_too_large());
         }
         let hdr = |key: &str| headers.and_then(|h| header_value(h, key));
-        let state = stream.msgs.state();
+        // The stream as it will be once the staged publishes are written.
+        let mut state = stream.msgs.state();
+        if let Some(last) = stream.staged.last() {
+            state.last_seq = last.seq;
+        }
+        state.msgs += stream.staged.len() as u64;
+        let staged_bytes: u64 = stream
+            .staged
+            .iter()
+            .map(|m| m.size() - 16 + stream.extra_per_msg())
+            .sum();
         if let Some(want) = hdr("Nats-Expected-Stream") {
             if want != stream.config.name {
                 return fail(ApiError::expected_stream_mismatch());
@@ -430,12 +484,15 @@ impl Engine {
             }
         }
         if let Some(want) = hdr("Nats-Expected-Last-Subject-Sequence") {
-            let last = stream
-                .msgs
-                .last(&|s| s == subject)
-                .ok()
-                .flatten()
-                .map_or(0, |m| m.seq);
+            let last = match stream.staged.iter().rev().find(|m| m.subject == subject) {
+                Some(m) => m.seq,
+                None => stream
+                    .msgs
+                    .last(&|s| s == subject)
+                    .ok()
+                    .flatten()
+                    .map_or(0, |m| m.seq),
+            };
             if want.parse::<u64>().ok() != Some(last) {
                 return fail(ApiError::wrong_last_sequence(last));
             }
@@ -461,7 +518,7 @@ impl Engine {
             let full_msgs =
                 stream.config.max_msgs > 0 && state.msgs as i64 >= stream.config.max_msgs;
             let full_bytes = stream.config.max_bytes > 0
-                && (stream.bytes() + size as u64 + stream.extra_per_msg()) as i64
+                && (stream.bytes() + staged_bytes + size as u64 + stream.extra_per_msg()) as i64
                     > stream.config.max_bytes;
             if full_msgs {
                 return fail(ApiError::store_failed(api::MAX_MSGS_EXCEEDED));
@@ -470,7 +527,13 @@ impl Engine {
                 return fail(ApiError::store_failed(api::MAX_BYTES_EXCEEDED));
             }
             if stream.config.max_msgs_per_subject > 0
-                && stream.msgs.subject_count(&subject) as i64 >= stream.config.max_msgs_per_subject
+                && (stream.msgs.subject_count(&subject)
+                    + stream
+                        .staged
+                        .iter()
+                        .filter(|m| m.subject == subject)
+                        .count() as u64) as i64
+                    >= stream.config.max_msgs_per_subject
             {
                 return fail(ApiError::store_failed(api::MAX_MSGS_PER_SUBJECT_EXCEEDED));
             }
@@ -483,23 +546,9 @@ impl Engine {
             headers: headers.map(<[u8]>::to_vec),
             payload: m.payload.to_vec(),
         };
-        if let Err(e) = stream.msgs.append(std::slice::from_ref(&stored)) {
-            error!("JetStream stream {name:?}: store failed: {e}");
-            return fail(ApiError::store_failed(e.to_string()));
-        }
+        stream.staged.push(stored);
         if let Some(id) = msg_id {
             stream.dedupe.insert(id, (seq, now));
-        }
-        enforce_limits(stream, &subject);
-        if stream.config.retention == api::RetentionPolicy::Interest
-            && !stream
-                .consumers
-                .values()
-                .any(|c| takes(&c.config.filter_subject, &subject))
-        {
-            // Interest retention keeps nothing nobody is interested in (it is still
-            // acknowledged, as nats-server does).
-            let _ = stream.msgs.remove(seq);
         }
         Some(Acked {
             reply: ack_to,
@@ -939,6 +988,7 @@ impl Engine {
             dedupe: HashMap::new(),
             consumers: BTreeMap::new(),
             memory,
+            staged: Vec::new(),
         };
         self.capture(&mut stream);
         self.streams.insert(name.to_string(), stream);
