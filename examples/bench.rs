@@ -55,8 +55,10 @@ usage: scripts/bench.sh [options]
   --requests N       requests per request/reply run (default 20000)
   --window-mib N     undelivered bytes a publisher may have in flight per receiver (default 8)
   --only LIST        comma-separated subset of: pubsub16,pubsub128,fanout,queue,reqreply,
-                     leaf_up16,leaf_up128,leaf_down16,leaf_interest; `leaf` names all four
-                     leaf scenarios, `local` the five others
+                     leaf_up16,leaf_up128,leaf_down16,leaf_interest,js_pub1,js_pub4,js_pull,
+                     js_ack_latency; `leaf` names the four leaf scenarios, `js` the four
+                     JetStream ones, `local` the five core ones
+                     (JetStream runs publish --msgs / 25 messages, at least 1000)
   --servers LIST     run only these (nats-server,edgeleaf; default both), e.g. for profiling
   --edgeleaf PATH    edgeleaf binary (default: target/release/edgeleaf next to this example)
   --nats-server PATH nats-server binary (default: nats-server on PATH, else /usr/sbin/nats-server)";
@@ -96,8 +98,9 @@ fn parse_opts() -> Result<Opts, String> {
                             .collect(),
                         "local" => Scenario::ALL
                             .into_iter()
-                            .filter(|sc| !sc.is_leaf())
+                            .filter(|sc| !sc.is_leaf() && !sc.is_js())
                             .collect(),
+                        "js" => Scenario::ALL.into_iter().filter(|sc| sc.is_js()).collect(),
                         _ => vec![Scenario::ALL
                             .into_iter()
                             .find(|sc| sc.key() == s)
@@ -493,10 +496,18 @@ enum Scenario {
     LeafDown16,
     /// Leaf node: time until 10,000 edge subscriptions are known at the hub.
     LeafInterest,
+    /// JetStream: one publisher, acked publishes, window of 256.
+    JsPub1,
+    /// JetStream: four such publishers at once.
+    JsPub4,
+    /// JetStream: a durable pull consumer, batches of 256, every message acked.
+    JsPull,
+    /// JetStream: one publish at a time, publish -> PubAck latency.
+    JsAckLatency,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 9] = [
+    const ALL: [Scenario; 13] = [
         Scenario::PubSub16,
         Scenario::PubSub128,
         Scenario::FanOut,
@@ -506,7 +517,17 @@ impl Scenario {
         Scenario::LeafUp128,
         Scenario::LeafDown16,
         Scenario::LeafInterest,
+        Scenario::JsPub1,
+        Scenario::JsPub4,
+        Scenario::JsPull,
+        Scenario::JsAckLatency,
     ];
+    fn is_js(self) -> bool {
+        matches!(
+            self,
+            Scenario::JsPub1 | Scenario::JsPub4 | Scenario::JsPull | Scenario::JsAckLatency
+        )
+    }
     fn is_leaf(self) -> bool {
         matches!(
             self,
@@ -518,7 +539,10 @@ impl Scenario {
     }
     /// Throughput scenarios (the others measure latency or time).
     fn is_throughput(self) -> bool {
-        !matches!(self, Scenario::ReqReply | Scenario::LeafInterest)
+        !matches!(
+            self,
+            Scenario::ReqReply | Scenario::LeafInterest | Scenario::JsAckLatency
+        )
     }
     fn key(self) -> &'static str {
         match self {
@@ -531,6 +555,10 @@ impl Scenario {
             Scenario::LeafUp128 => "leaf_up128",
             Scenario::LeafDown16 => "leaf_down16",
             Scenario::LeafInterest => "leaf_interest",
+            Scenario::JsPub1 => "js_pub1",
+            Scenario::JsPub4 => "js_pub4",
+            Scenario::JsPull => "js_pull",
+            Scenario::JsAckLatency => "js_ack_latency",
         }
     }
     fn title(self) -> &'static str {
@@ -544,6 +572,10 @@ impl Scenario {
             Scenario::LeafUp128 => "leaf up: edge pub -> hub sub, 128 B",
             Scenario::LeafDown16 => "leaf down: hub pub -> edge sub, 16 B",
             Scenario::LeafInterest => "leaf interest: 10,000 edge subs at the hub",
+            Scenario::JsPub1 => "JetStream: 1 publisher, acked, 256 in flight, 128 B",
+            Scenario::JsPub4 => "JetStream: 4 publishers, acked, 256 in flight each, 128 B",
+            Scenario::JsPull => "JetStream: pull consumer, batch 256, explicit acks, 128 B",
+            Scenario::JsAckLatency => "JetStream: publish -> PubAck, one at a time, 128 B",
         }
     }
     /// (payload size, subscribers, queue group?)
@@ -558,6 +590,9 @@ impl Scenario {
             Scenario::LeafUp128 => (128, 1, false),
             Scenario::LeafDown16 => (16, 1, false),
             Scenario::LeafInterest => (0, 0, false),
+            Scenario::JsPub1 | Scenario::JsPub4 | Scenario::JsPull | Scenario::JsAckLatency => {
+                (JS_PAYLOAD, 0, false)
+            }
         }
     }
 }
@@ -1340,6 +1375,460 @@ async fn reqreply_run(server: &Server, opts: &Opts) -> Result<Sample, String> {
 }
 
 // ---------------------------------------------------------------------------------------
+// JetStream scenarios: both servers with `-js -sd <fresh temp dir>`, stream B on `b.>`
+// (file storage) created through the raw API before every run.
+
+/// Un-acked publishes a JetStream publisher keeps in flight.
+const JS_WINDOW: u64 = 256;
+/// Messages per pull request.
+const JS_BATCH: u64 = 256;
+/// Payload of every JetStream publish.
+const JS_PAYLOAD: usize = 128;
+/// Timed publishes of js_ack_latency (after a warm-up of 500).
+const JS_LAT_PUBS: usize = 5_000;
+const JS_LAT_WARMUP: usize = 500;
+/// How long a JetStream client waits for any answer before the run fails.
+const JS_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+const JS_STREAM: &str = r#"{"name":"B","subjects":["b.>"],"storage":"file"}"#;
+const JS_CONSUMER: &str =
+    r#"{"stream_name":"B","config":{"durable_name":"C","ack_policy":"explicit"}}"#;
+
+/// Messages per JetStream throughput run: `--msgs` / 25 (the default 5,000,000 gives
+/// 200,000), at least 1,000.
+fn js_msgs(opts: &Opts) -> u64 {
+    (opts.msgs / 25).max(1000)
+}
+
+/// A fresh store directory, removed on drop (declare it before the server that uses it, so
+/// the server is killed first).
+struct JsDir(PathBuf);
+
+impl Drop for JsDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl JsDir {
+    fn new() -> Result<JsDir, String> {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "edgeleaf-bench-js-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        Ok(JsDir(dir))
+    }
+}
+
+/// What a JetStream client reads: a message (payload = headers + body), or a control line.
+enum Item {
+    Msg {
+        reply: Option<String>,
+        /// An HMSG whose header is a status line (`NATS/1.0 408 ...`): no stored message.
+        status: Option<String>,
+        payload: Vec<u8>,
+    },
+    Pong,
+}
+
+/// A client connection with its own read buffer; answers PINGs, turns -ERR into an error.
+struct JsConn {
+    r: OwnedReadHalf,
+    w: OwnedWriteHalf,
+    buf: Vec<u8>,
+    have: usize,
+}
+
+impl JsConn {
+    /// Connects and subscribes to `inbox` (sid 1); returns once the SUB is in place.
+    async fn open(addr: &str, inbox: &str) -> Result<JsConn, String> {
+        let (r, w) = connect(addr).await?;
+        let mut c = JsConn {
+            r,
+            w,
+            buf: vec![0u8; 256 * 1024],
+            have: 0,
+        };
+        c.send(format!("SUB {inbox} 1\r\n").as_bytes()).await?;
+        c.barrier().await?;
+        Ok(c)
+    }
+
+    async fn send(&mut self, b: &[u8]) -> Result<(), String> {
+        self.w.write_all(b).await.map_err(|e| format!("write: {e}"))
+    }
+
+    /// Reads once (waiting at most JS_REPLY_TIMEOUT) and returns the complete items.
+    async fn read_items(&mut self, what: &str) -> Result<Vec<Item>, String> {
+        loop {
+            if self.have == self.buf.len() {
+                let len = self.buf.len();
+                self.buf.resize(len * 2, 0);
+            }
+            let n = tokio::time::timeout(JS_REPLY_TIMEOUT, self.r.read(&mut self.buf[self.have..]))
+                .await
+                .map_err(|_| format!("no {what} within {JS_REPLY_TIMEOUT:?}"))?
+                .map_err(|e| format!("read: {e}"))?;
+            if n == 0 {
+                return Err(format!(
+                    "disconnected by the server while waiting for {what}"
+                ));
+            }
+            self.have += n;
+            let mut items = Vec::new();
+            let mut pings = 0;
+            let used = parse_items(&self.buf[..self.have], &mut items, &mut pings)?;
+            self.buf.copy_within(used..self.have, 0);
+            self.have -= used;
+            for _ in 0..pings {
+                self.send(b"PONG\r\n").await?;
+            }
+            if !items.is_empty() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// PING/PONG: everything sent before has been processed. Messages read meanwhile are
+    /// dropped (call it only when none are expected or they no longer matter).
+    async fn barrier(&mut self) -> Result<(), String> {
+        self.send(b"PING\r\n").await?;
+        loop {
+            if self
+                .read_items("PONG")
+                .await?
+                .iter()
+                .any(|i| matches!(i, Item::Pong))
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A JetStream API request answered on `_INBOX.api.<n>` (the conn must be subscribed to
+    /// `_INBOX.api.*`); an answer with an `error` fails.
+    async fn api(&mut self, subject: &str, body: &str) -> Result<String, String> {
+        self.send(format!("PUB {subject} _INBOX.api.1 {}\r\n{body}\r\n", body.len()).as_bytes())
+            .await?;
+        loop {
+            for item in self.read_items(&format!("answer to {subject}")).await? {
+                if let Item::Msg {
+                    status, payload, ..
+                } = item
+                {
+                    if let Some(s) = status {
+                        return Err(format!("{subject}: {s}"));
+                    }
+                    let text = String::from_utf8_lossy(&payload).into_owned();
+                    if text.contains("\"error\"") {
+                        return Err(format!("{subject}: {text}"));
+                    }
+                    return Ok(text);
+                }
+            }
+        }
+    }
+}
+
+/// Parses complete MSG/HMSG frames and control lines at the start of `buf`; returns the
+/// bytes consumed.
+fn parse_items(buf: &[u8], out: &mut Vec<Item>, pings: &mut u32) -> Result<usize, String> {
+    let mut pos = 0;
+    while let Some(nl) = buf[pos..].iter().position(|&b| b == b'\n') {
+        let line_end = pos + nl + 1;
+        let line = std::str::from_utf8(&buf[pos..pos + nl])
+            .map_err(|_| "a control line that is not UTF-8".to_string())?
+            .trim_end();
+        let mut tok = line.split_ascii_whitespace();
+        match tok.next() {
+            Some(op @ ("MSG" | "HMSG")) => {
+                let t: Vec<&str> = tok.collect();
+                // MSG subj sid [reply] size; HMSG subj sid [reply] hdr total.
+                let with_reply = if op == "MSG" { 4 } else { 5 };
+                let reply = (t.len() == with_reply).then(|| t[2].to_string());
+                let size: usize = t
+                    .last()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| format!("bad frame {line:?}"))?;
+                let hdr: usize = if op == "HMSG" {
+                    t[t.len() - 2]
+                        .parse()
+                        .map_err(|_| format!("bad frame {line:?}"))?
+                } else {
+                    0
+                };
+                let end = line_end + size + 2;
+                if end > buf.len() {
+                    break;
+                }
+                let payload = buf[line_end..line_end + size].to_vec();
+                let status = (hdr > 0)
+                    .then(|| {
+                        let h = String::from_utf8_lossy(&payload[..hdr]);
+                        let first = h.lines().next().unwrap_or("").to_string();
+                        first
+                            .strip_prefix("NATS/1.0 ")
+                            .filter(|s| s.starts_with(|c: char| c.is_ascii_digit()))
+                            .map(|s| s.trim().to_string())
+                    })
+                    .flatten();
+                out.push(Item::Msg {
+                    reply,
+                    status,
+                    payload,
+                });
+                pos = end;
+            }
+            Some("PING") => {
+                *pings += 1;
+                pos = line_end;
+            }
+            Some("PONG") => {
+                out.push(Item::Pong);
+                pos = line_end;
+            }
+            Some(l) if l.starts_with("-ERR") => return Err(format!("server said {line}")),
+            _ => pos = line_end, // INFO, +OK
+        }
+    }
+    Ok(pos)
+}
+
+/// A PubAck that is not one fails the run.
+fn check_puback(status: Option<String>, payload: &[u8]) -> Result<(), String> {
+    if let Some(s) = status {
+        return Err(format!("publish answered with status {s}"));
+    }
+    if payload.windows(7).any(|w| w == b"\"error\"") {
+        let text: String = String::from_utf8_lossy(payload).chars().take(200).collect();
+        return Err(format!("publish answered {text}"));
+    }
+    Ok(())
+}
+
+/// Publishes up to `n` messages on `b.x`, each with its own reply subject
+/// `_INBOX.p<id>.<seq>`, keeping `JS_WINDOW` un-acked in flight; stops sending at
+/// `deadline` and waits for the outstanding acks. Returns (acked, time of the last ack).
+async fn js_publisher(
+    mut c: JsConn,
+    id: usize,
+    n: u64,
+    deadline: Instant,
+) -> Result<(u64, Instant), String> {
+    let body = [b'x'; JS_PAYLOAD];
+    let (mut sent, mut acked) = (0u64, 0u64);
+    let mut last = Instant::now();
+    let mut out = Vec::with_capacity(JS_WINDOW as usize * (JS_PAYLOAD + 48));
+    loop {
+        let stop = Instant::now() >= deadline;
+        out.clear();
+        while !stop && sent < n && sent - acked < JS_WINDOW {
+            out.extend_from_slice(
+                format!("PUB b.x _INBOX.p{id}.{sent} {JS_PAYLOAD}\r\n").as_bytes(),
+            );
+            out.extend_from_slice(&body);
+            out.extend_from_slice(b"\r\n");
+            sent += 1;
+        }
+        if !out.is_empty() {
+            c.send(&out).await?;
+        }
+        if acked >= sent && (stop || sent >= n) {
+            return Ok((acked, last));
+        }
+        let what = format!("PubAck ({acked} of {sent} acked)");
+        for item in c.read_items(&what).await? {
+            if let Item::Msg {
+                status, payload, ..
+            } = item
+            {
+                check_puback(status, &payload)?;
+                acked += 1;
+                last = Instant::now();
+            }
+        }
+    }
+}
+
+async fn js_run(kind: Kind, sc: Scenario, opts: &Opts) -> Result<Sample, String> {
+    let dir = JsDir::new()?;
+    let sd = dir.0.to_string_lossy().into_owned();
+    let mut args = vec!["-a", "127.0.0.1", "-p", "-1", "-js", "-sd", &sd];
+    if kind == Kind::Edgeleaf {
+        args.extend(["-m", "0"]);
+    }
+    let server = Server::launch(kind, opts, &args).map_err(|e| e.replace(&sd, "<sd>"))?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle = server.status_kib("VmRSS");
+    let res = js_workload(&server, sc, opts).await;
+    let res = no_slow_consumers(res, &[&server]).map(|mut s| {
+        s.idle_rss_kib = idle;
+        s.peak_rss_kib = server.status_kib("VmHWM");
+        s
+    });
+    drop(server);
+    drop(dir);
+    res
+}
+
+async fn js_workload(server: &Server, sc: Scenario, opts: &Opts) -> Result<Sample, String> {
+    let addr = server.addr();
+    let mut ctl = JsConn::open(&addr, "_INBOX.api.*").await?;
+    ctl.api("$JS.API.STREAM.CREATE.B", JS_STREAM).await?;
+    let n = js_msgs(opts);
+    let cap = Duration::from_secs_f64(opts.secs);
+    match sc {
+        Scenario::JsPub1 | Scenario::JsPub4 => {
+            let pubs = if sc == Scenario::JsPub1 { 1 } else { 4 };
+            let mut conns = Vec::new();
+            for i in 0..pubs {
+                conns.push(JsConn::open(&addr, &format!("_INBOX.p{i}.*")).await?);
+            }
+            let cpu0 = server.cpu_secs();
+            let t0 = Instant::now();
+            let deadline = t0 + cap;
+            let tasks: Vec<_> = conns
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| tokio::spawn(js_publisher(c, i, n / pubs as u64, deadline)))
+                .collect();
+            let mut acked = 0;
+            let mut last = t0;
+            let mut failure = None;
+            for t in tasks {
+                match t.await.map_err(|e| format!("publisher task: {e}"))? {
+                    Ok((a, l)) => {
+                        acked += a;
+                        last = last.max(l);
+                    }
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                    }
+                }
+            }
+            let cpu1 = server.cpu_secs();
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            js_sample(acked, (last - t0).as_secs_f64(), cpu0, cpu1)
+        }
+        Scenario::JsPull => {
+            // Fill the stream first (not measured), bounded by twice the time cap.
+            let c = JsConn::open(&addr, "_INBOX.p0.*").await?;
+            let (filled, _) = js_publisher(c, 0, n, Instant::now() + cap * 2).await?;
+            ctl.api("$JS.API.CONSUMER.DURABLE.CREATE.B.C", JS_CONSUMER)
+                .await?;
+            let mut p = JsConn::open(&addr, "_INBOX.pull").await?;
+            let cpu0 = server.cpu_secs();
+            let t0 = Instant::now();
+            let deadline = t0 + cap;
+            let (mut consumed, mut outstanding) = (0u64, 0u64);
+            let mut last = t0;
+            let mut acks = Vec::new();
+            while consumed < filled && Instant::now() < deadline {
+                if outstanding == 0 {
+                    outstanding = JS_BATCH.min(filled - consumed);
+                    let req = format!("{{\"batch\":{outstanding},\"expires\":5000000000}}");
+                    p.send(
+                        format!(
+                            "PUB $JS.API.CONSUMER.MSG.NEXT.B.C _INBOX.pull {}\r\n{req}\r\n",
+                            req.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .await?;
+                }
+                acks.clear();
+                let what = format!("pulled message ({consumed} of {filled} consumed)");
+                for item in p.read_items(&what).await? {
+                    let Item::Msg { reply, status, .. } = item else {
+                        continue;
+                    };
+                    if status.is_some() {
+                        // 404/408/409: this request is over; ask again.
+                        outstanding = 0;
+                        continue;
+                    }
+                    let reply = reply.ok_or("a pulled message without an ack subject")?;
+                    acks.extend_from_slice(format!("PUB {reply} 0\r\n\r\n").as_bytes());
+                    consumed += 1;
+                    outstanding = outstanding.saturating_sub(1);
+                    last = Instant::now();
+                }
+                if !acks.is_empty() {
+                    p.send(&acks).await?;
+                }
+            }
+            // Every ack has been processed before the CPU is read.
+            p.barrier().await?;
+            let cpu1 = server.cpu_secs();
+            js_sample(consumed, (last - t0).as_secs_f64(), cpu0, cpu1)
+        }
+        Scenario::JsAckLatency => {
+            let mut c = JsConn::open(&addr, "_INBOX.p0.*").await?;
+            let body = [b'x'; JS_PAYLOAD];
+            let deadline = Instant::now() + cap;
+            let mut lat_ns = Vec::with_capacity(JS_LAT_PUBS);
+            for i in 0..JS_LAT_WARMUP + JS_LAT_PUBS {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let mut frame = format!("PUB b.x _INBOX.p0.{i} {JS_PAYLOAD}\r\n").into_bytes();
+                frame.extend_from_slice(&body);
+                frame.extend_from_slice(b"\r\n");
+                let t = Instant::now();
+                c.send(&frame).await?;
+                'wait: loop {
+                    for item in c.read_items("PubAck").await? {
+                        if let Item::Msg {
+                            status, payload, ..
+                        } = item
+                        {
+                            check_puback(status, &payload)?;
+                            break 'wait;
+                        }
+                    }
+                }
+                if i >= JS_LAT_WARMUP {
+                    lat_ns.push(t.elapsed().as_nanos() as u64);
+                }
+            }
+            if lat_ns.len() < 100 {
+                return Err(format!("only {} publishes acked in time", lat_ns.len()));
+            }
+            lat_ns.sort_unstable();
+            let pct = |p: f64| {
+                let idx = ((lat_ns.len() as f64 - 1.0) * p).round() as usize;
+                lat_ns[idx] as f64 / 1000.0
+            };
+            Ok(Sample {
+                p50_us: pct(0.50),
+                p99_us: pct(0.99),
+                delivered: lat_ns.len() as u64,
+                ..Sample::default()
+            })
+        }
+        _ => Err(format!("{} is not a JetStream scenario", sc.key())),
+    }
+}
+
+fn js_sample(count: u64, secs: f64, cpu0: (f64, f64), cpu1: (f64, f64)) -> Result<Sample, String> {
+    if count == 0 || secs <= 0.0 {
+        return Err("no message was acknowledged".into());
+    }
+    Ok(Sample {
+        rate: count as f64 / secs,
+        delivered: count,
+        cpu_per_m: (cpu1.0 + cpu1.1 - cpu0.0 - cpu0.1) / count as f64 * 1e6,
+        sys_per_m: (cpu1.1 - cpu0.1) / count as f64 * 1e6,
+        ..Sample::default()
+    })
+}
+
+// ---------------------------------------------------------------------------------------
 // Reporting
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -1434,6 +1923,7 @@ async fn one_run(kind: Kind, sc: Scenario, opts: &Opts) -> Result<Sample, String
     match sc {
         Scenario::LeafInterest => return leaf_interest_run(kind, opts).await,
         _ if sc.is_leaf() => return leaf_throughput_run(kind, sc, opts).await,
+        _ if sc.is_js() => return js_run(kind, sc, opts).await,
         _ => {}
     }
     let server = Server::start(kind, opts)?;
@@ -1479,11 +1969,16 @@ fn describe(sc: Scenario, s: &Result<Sample, String>) -> String {
             s.idle_rss_kib / 1024.0,
             s.peak_rss_kib / 1024.0,
         ),
-        Ok(s) if sc == Scenario::ReqReply => format!(
-            "p50 {:>7.1} us  p99 {:>7.1} us  ({} requests)  idle RSS {:.1} MiB  peak {:.1} MiB",
+        Ok(s) if sc == Scenario::ReqReply || sc == Scenario::JsAckLatency => format!(
+            "p50 {:>7.1} us  p99 {:>7.1} us  ({} {})  idle RSS {:.1} MiB  peak {:.1} MiB",
             s.p50_us,
             s.p99_us,
             s.delivered,
+            if sc == Scenario::ReqReply {
+                "requests"
+            } else {
+                "publishes"
+            },
             s.idle_rss_kib / 1024.0,
             s.peak_rss_kib / 1024.0
         ),
@@ -1586,7 +2081,7 @@ async fn main() {
     let all = |kind: Kind, f: &dyn Fn(&Sample) -> f64| -> Vec<f64> {
         results
             .iter()
-            .filter(|((sc, k), _)| *k == kind && !sc.is_leaf())
+            .filter(|((sc, k), _)| *k == kind && !sc.is_leaf() && !sc.is_js())
             .flat_map(|(_, v)| v.iter().filter_map(|r| r.as_ref().ok()).map(f))
             .collect()
     };
@@ -1643,10 +2138,11 @@ async fn main() {
         if !sc.is_throughput() {
             continue;
         }
-        let unit = if sc == Scenario::FanOut {
-            "msgs/s delivered"
-        } else {
-            "msgs/s"
+        let unit = match sc {
+            Scenario::FanOut => "msgs/s delivered",
+            Scenario::JsPub1 | Scenario::JsPub4 => "msgs/s acked",
+            Scenario::JsPull => "msgs/s consumed and acked",
+            _ => "msgs/s",
         };
         rows.push(Row {
             metric: format!("{} ({unit})", sc.title()),
@@ -1669,6 +2165,25 @@ async fn main() {
         });
         rows.push(Row {
             metric: "request/reply latency p99 (us)".into(),
+            nats: med(sc, Kind::Nats, &|s| s.p99_us),
+            edge: med(sc, Kind::Edgeleaf, &|s| s.p99_us),
+            fmt: us_fmt,
+            target: Some((false, 1.0)),
+            sc: Some(sc),
+        });
+    }
+    if opts.only.contains(&Scenario::JsAckLatency) {
+        let sc = Scenario::JsAckLatency;
+        rows.push(Row {
+            metric: "JetStream publish -> PubAck latency p50 (us, lower is better)".into(),
+            nats: med(sc, Kind::Nats, &|s| s.p50_us),
+            edge: med(sc, Kind::Edgeleaf, &|s| s.p50_us),
+            fmt: us_fmt,
+            target: None,
+            sc: Some(sc),
+        });
+        rows.push(Row {
+            metric: "JetStream publish -> PubAck latency p99 (us, lower is better)".into(),
             nats: med(sc, Kind::Nats, &|s| s.p99_us),
             edge: med(sc, Kind::Edgeleaf, &|s| s.p99_us),
             fmt: us_fmt,
@@ -1705,6 +2220,8 @@ async fn main() {
         // Across a leaf link it is the edge's CPU; no target there (yet).
         let (what, target) = if sc.is_leaf() {
             ("edge", None)
+        } else if sc.is_js() {
+            ("server", None)
         } else {
             ("server", Some((false, 0.8)))
         };
@@ -1718,7 +2235,7 @@ async fn main() {
         });
     }
     // Memory rows only when a single-server scenario ran.
-    let local = opts.only.iter().any(|sc| !sc.is_leaf());
+    let local = opts.only.iter().any(|sc| !sc.is_leaf() && !sc.is_js());
     if local {
         rows.push(Row {
             metric: "idle RSS (MiB)".into(),
@@ -1736,6 +2253,38 @@ async fn main() {
         };
         rows.push(Row {
             metric: "peak RSS under load, max of all runs (MiB)".into(),
+            nats: peak(Kind::Nats),
+            edge: peak(Kind::Edgeleaf),
+            fmt: mib_fmt,
+            target: None,
+            sc: None,
+        });
+    }
+    // JetStream runs hold a store: their memory is shown apart from the core runs'.
+    if opts.only.iter().any(|sc| sc.is_js()) {
+        let js = |kind: Kind, f: &dyn Fn(&Sample) -> f64| -> Vec<f64> {
+            results
+                .iter()
+                .filter(|((sc, k), _)| *k == kind && sc.is_js())
+                .flat_map(|(_, v)| v.iter().filter_map(|r| r.as_ref().ok()).map(f))
+                .collect()
+        };
+        rows.push(Row {
+            metric: "JetStream idle RSS, -js (MiB)".into(),
+            nats: median(js(Kind::Nats, &|s| s.idle_rss_kib)),
+            edge: median(js(Kind::Edgeleaf, &|s| s.idle_rss_kib)),
+            fmt: mib_fmt,
+            target: None,
+            sc: None,
+        });
+        let peak = |kind| {
+            js(kind, &|s| s.peak_rss_kib)
+                .into_iter()
+                .filter(|x| x.is_finite())
+                .fold(f64::NAN, f64::max)
+        };
+        rows.push(Row {
+            metric: "JetStream peak RSS, max of the JetStream runs (MiB)".into(),
             nats: peak(Kind::Nats),
             edge: peak(Kind::Edgeleaf),
             fmt: mib_fmt,
