@@ -22,6 +22,9 @@ use crate::subject;
 /// Most publishes written per group commit.
 const BATCH: usize = 256;
 
+/// Consumer progress written but not flushed is flushed after this long.
+const CONSUMER_FLUSH_EVERY: Duration = Duration::from_millis(200);
+
 /// A JetStream account as the rest of the server sees it.
 pub struct JsAccount {
     pub account: Arc<Account>,
@@ -131,6 +134,8 @@ struct Stream {
     /// Accepted publishes waiting for the group commit: the store takes them as one batch
     /// (one value per batch is what keeps write amplification low).
     staged: Vec<StoredMsg>,
+    /// The `Nats-Msg-Id` of the last publish that had one (`Nats-Expected-Last-Msg-Id`).
+    last_msg_id: Option<String>,
 }
 
 /// What the store keeps about a stream.
@@ -166,6 +171,13 @@ pub struct Engine {
     file: Store,
     memory: Store,
     sync_before_ack: bool,
+    /// `max_memory_store` / `max_file_store`: bytes all streams of a storage type may use.
+    max_memory: Option<u64>,
+    max_file: Option<u64>,
+    /// Confirmed acks to answer after their state is saved.
+    confirms: Vec<Bytes>,
+    /// When consumer progress was first written without a flush since.
+    unflushed_since: Option<Instant>,
     streams: BTreeMap<String, Stream>,
     flush: FlushList,
     api_total: u64,
@@ -179,12 +191,22 @@ struct Acked {
 }
 
 impl Engine {
-    pub fn new(acc: Arc<JsAccount>, file: Store, memory: Store, sync_before_ack: bool) -> Engine {
+    pub fn new(
+        acc: Arc<JsAccount>,
+        file: Store,
+        memory: Store,
+        sync_before_ack: bool,
+        limits: (Option<u64>, Option<u64>),
+    ) -> Engine {
         Engine {
             acc,
             file,
             memory,
             sync_before_ack,
+            max_memory: limits.0,
+            max_file: limits.1,
+            confirms: Vec::new(),
+            unflushed_since: None,
             streams: BTreeMap::new(),
             flush: FlushList::default(),
             api_total: 0,
@@ -226,6 +248,7 @@ impl Engine {
                 consumers: BTreeMap::new(),
                 memory: false,
                 staged: Vec::new(),
+                last_msg_id: None,
             };
             for (cname, data) in self.file.consumers(&key)? {
                 match serde_json::from_slice::<ConsumerMeta>(&data) {
@@ -343,7 +366,12 @@ impl Engine {
                 }
                 Kind::Ack => {
                     self.commit(&mut acks);
-                    self.on_ack(&m);
+                    // Deliveries the acks make possible go out once, after the batch.
+                    if let Some(name) = self.on_ack(&m) {
+                        if !touched.contains(&name) {
+                            touched.push(name);
+                        }
+                    }
                 }
                 Kind::Api => {
                     self.commit(&mut acks);
@@ -445,6 +473,27 @@ impl Engine {
     fn store_publish(&mut self, name: &str, m: &Incoming) -> Option<Acked> {
         let reply = m.reply.clone();
         let domain = self.acc.domain.clone();
+        let memory = self.streams.get(name)?.memory;
+        let limit = if memory {
+            self.max_memory
+        } else {
+            self.max_file
+        };
+        let used: u64 = match limit {
+            Some(_) => self
+                .streams
+                .values()
+                .filter(|s| s.memory == memory)
+                .map(|s| {
+                    s.bytes()
+                        + s.staged
+                            .iter()
+                            .map(|m| m.size() - 16 + s.extra_per_msg())
+                            .sum::<u64>()
+                })
+                .sum(),
+            None => 0,
+        };
         let stream = self.streams.get_mut(name)?;
         let no_ack = stream.config.no_ack;
         let stream_name = stream.config.name.clone();
@@ -460,6 +509,15 @@ impl Engine {
         let size = m.subject.len() + m.payload.len() + headers.map_or(0, <[u8]>::len);
         if stream.config.max_msg_size > 0 && size as i64 > i64::from(stream.config.max_msg_size) {
             return fail(ApiError::message_too_large());
+        }
+        if let Some(l) = limit {
+            if used + size as u64 + stream.extra_per_msg() > l {
+                return fail(if memory {
+                    ApiError::memory_resources_exceeded()
+                } else {
+                    ApiError::storage_resources_exceeded()
+                });
+            }
         }
         let hdr = |key: &str| headers.and_then(|h| header_value(h, key));
         // The stream as it will be once the staged publishes are written.
@@ -508,8 +566,11 @@ impl Engine {
                     body: respond::pub_ack(&stream.config.name, *seq, true, domain.as_deref()),
                 });
             }
-            if let Some(want) = hdr("Nats-Expected-Last-Msg-Id") {
-                let _ = want;
+        }
+        if let Some(want) = hdr("Nats-Expected-Last-Msg-Id") {
+            let last = stream.last_msg_id.as_deref().unwrap_or("");
+            if want != last {
+                return fail(ApiError::wrong_last_msg_id(last));
             }
         }
         // Limits that refuse instead of making room (discard new).
@@ -548,6 +609,7 @@ impl Engine {
         };
         stream.staged.push(stored);
         if let Some(id) = msg_id {
+            stream.last_msg_id = Some(id.clone());
             stream.dedupe.insert(id, (seq, now));
         }
         Some(Acked {
@@ -556,25 +618,22 @@ impl Engine {
         })
     }
 
-    fn on_ack(&mut self, m: &Incoming) {
+    /// Applies an ack; returns the stream whose consumers may now deliver more.
+    fn on_ack(&mut self, m: &Incoming) -> Option<String> {
         // $JS.ACK.<stream>.<consumer>.<deliveries>.<stream seq>.<consumer seq>.<ts>.<pending>
         let text = String::from_utf8_lossy(&m.subject).into_owned();
         let parts: Vec<&str> = text.split('.').collect();
         if parts.len() < 9 {
-            return;
+            return None;
         }
         let (sname, cname) = (parts[2], parts[3]);
         let Ok(seq) = parts[5].parse::<u64>() else {
-            return;
+            return None;
         };
         let body = m.payload.as_ref();
-        let Some(stream) = self.streams.get_mut(sname) else {
-            return;
-        };
+        let stream = self.streams.get_mut(sname)?;
         let retention = stream.config.retention;
-        let Some(c) = stream.consumers.get_mut(cname) else {
-            return;
-        };
+        let c = stream.consumers.get_mut(cname)?;
         let mut removed = Vec::new();
         let mut next: Option<u64> = None;
         if body.is_empty() || body.starts_with(b"+ACK") {
@@ -623,12 +682,11 @@ impl Engine {
                 });
             }
         } else if let Some(r) = &m.reply {
-            // An ack that asks for confirmation gets an empty reply once it is applied.
-            let r = r.clone();
-            self.respond(&r, b"");
+            // An ack that asks for confirmation gets an empty reply once it is applied
+            // and durable (after this round's save and flush).
+            self.confirms.push(r.clone());
         }
-        let sname = sname.to_string();
-        self.deliver_stream(&sname);
+        Some(sname.to_string())
     }
 
     /// Serves waiting pull requests of every consumer of a stream.
@@ -654,6 +712,8 @@ impl Engine {
             let Some(c) = stream.consumers.get_mut(cname) else {
                 return;
             };
+            // Scanning the pending acks is only worth it when one may be due.
+            let mut redeliveries = c.next_due().is_some_and(|at| at <= Instant::now());
             let filter = c.config.filter_subject.clone();
             let matches =
                 |s: &str| filter.is_empty() || subject::matches(filter.as_bytes(), s.as_bytes());
@@ -664,7 +724,13 @@ impl Engine {
                     continue;
                 }
                 // Redeliveries first, then new messages.
-                let next = if let Some(seq) = c.due_redelivery() {
+                let due = if redeliveries {
+                    c.due_redelivery()
+                } else {
+                    None
+                };
+                redeliveries = due.is_some();
+                let next = if let Some(seq) = due {
                     match msgs.get(seq) {
                         Ok(Some(m)) => Some((m, true)),
                         _ => {
@@ -787,6 +853,9 @@ impl Engine {
                 }
             }
         }
+        if let Some(t) = self.unflushed_since {
+            at = at.min(t + CONSUMER_FLUSH_EVERY);
+        }
         at.max(Instant::now() + Duration::from_millis(1))
     }
 
@@ -814,8 +883,22 @@ impl Engine {
                 }
             }
         }
-        if wrote && self.sync_before_ack {
-            let _ = self.file.flush();
+        // Plain acks are not answered, so their state may reach the disk a little later
+        // (a crash then redelivers, which ack semantics allow); confirmed acks wait for it.
+        if wrote {
+            self.unflushed_since.get_or_insert_with(Instant::now);
+        }
+        let due = self
+            .unflushed_since
+            .is_some_and(|t| t.elapsed() >= CONSUMER_FLUSH_EVERY);
+        if (due || !self.confirms.is_empty()) && self.unflushed_since.is_some() {
+            if self.sync_before_ack {
+                let _ = self.file.flush();
+            }
+            self.unflushed_since = None;
+        }
+        for r in std::mem::take(&mut self.confirms) {
+            self.respond(&r, b"");
         }
     }
 
@@ -989,6 +1072,7 @@ impl Engine {
             consumers: BTreeMap::new(),
             memory,
             staged: Vec::new(),
+            last_msg_id: None,
         };
         self.capture(&mut stream);
         self.streams.insert(name.to_string(), stream);

@@ -57,6 +57,7 @@ impl JetStream {
                 file.clone(),
                 memory.clone(),
                 js.sync_before_ack,
+                (js.max_memory, js.max_file),
             );
             if let Err(e) = eng.recover() {
                 error!("JetStream account {name:?}: recovery failed: {e}");
