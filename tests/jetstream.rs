@@ -554,3 +554,40 @@ async fn interest_retention_matches_nats_server() {
     assert_eq!(nats, vec![0, 2, 2, 1]);
     assert_eq!(ours, nats);
 }
+
+/// `max_file_store` is a real limit: publishes that would pass it get nats-server's
+/// "insufficient storage resources" error and are not stored.
+#[tokio::test]
+async fn max_file_store_is_enforced() {
+    let dir = TempDir::new();
+    let conf = format!(
+        "jetstream {{ store_dir: \"{}\", max_file_store: 4KB }}\n",
+        dir.path.display()
+    );
+    let b = Broker::start_with_config(Impl::Edgeleaf, &conf, &["-a", "127.0.0.1", "-p", "-1"]);
+    let nc = connect(&b).await;
+    let js = jetstream::new(nc.clone());
+    js.create_stream(stream::Config {
+        name: "L".into(),
+        subjects: vec!["l.>".into()],
+        ..Default::default()
+    })
+    .await
+    .expect("create");
+    let mut refused = None;
+    for _ in 0..10 {
+        let reply = nc
+            .request("l.x", vec![b'x'; 1000].into())
+            .await
+            .expect("request");
+        let v: Value = serde_json::from_slice(&reply.payload).unwrap();
+        if v.get("error").is_some() {
+            refused = Some(v);
+            break;
+        }
+    }
+    let v = refused.expect("the limit never refused a publish");
+    assert_eq!(v["error"]["err_code"], 10047, "{v}");
+    let mut s = js.get_stream("L").await.unwrap();
+    assert!(s.info().await.unwrap().state.bytes <= 4096);
+}
