@@ -591,3 +591,34 @@ async fn max_file_store_is_enforced() {
     let mut s = js.get_stream("L").await.unwrap();
     assert!(s.info().await.unwrap().state.bytes <= 4096);
 }
+
+/// Accounts: JetStream only where `jetstream: enabled` says so; the others get
+/// nats-server's "JetStream not enabled for account" answer, not silence.
+async fn per_account(which: Impl) -> Vec<Value> {
+    let dir = TempDir::new();
+    let conf = format!(
+        "jetstream {{ store_dir: \"{}\" }}\naccounts {{ A: {{ jetstream: enabled, users: [{{user: a, password: a}}] }}, B: {{ users: [{{user: b, password: b}}] }} }}\n",
+        dir.path.display()
+    );
+    let b = Broker::start_with_config(which, &conf, &["-a", "127.0.0.1", "-p", "-1"]);
+    let mut out = Vec::new();
+    for user in ["a", "b"] {
+        let nc = async_nats::ConnectOptions::with_user_and_password(user.into(), user.into())
+            .connect(b.url())
+            .await
+            .expect("connect");
+        let reply = nc.request("$JS.API.INFO", "".into()).await.expect("answer");
+        let mut v: Value = serde_json::from_slice(&reply.payload).unwrap();
+        normalize(&mut v);
+        out.push(v);
+    }
+    out
+}
+
+#[tokio::test]
+async fn jetstream_only_in_enabled_accounts_like_nats_server() {
+    let nats = per_account(Impl::NatsServer).await;
+    let ours = per_account(Impl::Edgeleaf).await;
+    assert_eq!(nats[1]["error"]["err_code"], 10039, "{}", nats[1]);
+    assert_eq!(ours, nats);
+}

@@ -909,11 +909,7 @@ impl Engine {
         let Some(op) = subject.strip_prefix("$JS.API.") else {
             return;
         };
-        // nats-server 2.9.10 leaves message gets out of the API total (their errors
-        // still count) [observed with the transcript test].
-        if !op.starts_with("STREAM.MSG.GET.") {
-            self.api_total += 1;
-        }
+
         // nats-server answers nothing without a reply subject.
         let Some(reply) = m.reply.clone() else {
             return;
@@ -974,11 +970,23 @@ impl Engine {
             // Unknown API subjects get no answer from 2.9.10 either.
             _ => None,
         };
-        if let Some((kind, res)) = result {
-            match res {
-                Ok(body) => self.respond(&reply, &body),
-                Err(e) => self.respond_error(Some(&reply), kind, e),
-            }
+        // As nats-server 2.9.10 counts [observed]: a request is counted after it is
+        // answered (so INFO does not see itself), and successful message gets not at all.
+        let get = op.starts_with("STREAM.MSG.GET.");
+        match result {
+            Some((kind, res)) => match res {
+                Ok(body) => {
+                    self.respond(&reply, &body);
+                    if !get {
+                        self.api_total += 1;
+                    }
+                }
+                Err(e) => {
+                    self.respond_error(Some(&reply), kind, e);
+                    self.api_total += 1;
+                }
+            },
+            None => self.api_total += 1,
         }
     }
 

@@ -68,6 +68,25 @@ impl JetStream {
             tokio::spawn(eng.run(rx));
             accounts.push(acc);
         }
+        // Accounts without JetStream answer its API with an error, as nats-server does.
+        for account in server.auth.accounts() {
+            if accounts
+                .iter()
+                .any(|a: &Arc<engine::JsAccount>| Arc::ptr_eq(&a.account, &account))
+            {
+                continue;
+            }
+            let sink = Arc::new(sinks::NotEnabled {
+                cid: server.next_cid(),
+                account: Arc::downgrade(&account),
+            });
+            account.subscribe(Arc::new(crate::router::Subscription::new(
+                sink,
+                bytes::Bytes::from_static(b"$JS.API.>"),
+                None,
+                bytes::Bytes::from_static(b"js-disabled"),
+            )));
+        }
         Ok(Some(Arc::new(JetStream {
             accounts,
             domain: js.domain,

@@ -85,3 +85,45 @@ impl Sink for Catcher {
 
     fn forget(&self, _: &[u8]) {}
 }
+
+/// `$JS.API.>` in an account without JetStream while the server has it: every request
+/// with a reply gets nats-server's "JetStream not enabled for account" at once.
+pub struct NotEnabled {
+    pub cid: u64,
+    pub account: std::sync::Weak<crate::router::Account>,
+}
+
+impl Sink for NotEnabled {
+    fn cid(&self) -> u64 {
+        self.cid
+    }
+
+    fn deliver(&self, _: &[u8], msg: &Message<'_>) -> Delivered {
+        let (Some(reply), Some(account)) = (msg.reply, self.account.upgrade()) else {
+            return Delivered::Queued;
+        };
+        // Answered in the publisher's task: the router holds no lock while delivering.
+        let body =
+            super::api::AccountInfoResponse::err(super::api::ApiError::not_enabled_for_account())
+                .to_json();
+        let answer = Message {
+            subject: reply,
+            via: None,
+            reply: None,
+            headers: None,
+            payload: &body,
+        };
+        let mut flush = crate::router::FlushList::default();
+        account.publish(
+            &answer,
+            crate::router::Origin::client(self.cid, true),
+            &mut flush,
+        );
+        flush.wake_all();
+        Delivered::Queued
+    }
+
+    fn wake(&self) {}
+
+    fn forget(&self, _: &[u8]) {}
+}
