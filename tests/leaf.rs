@@ -877,3 +877,65 @@ async fn edge_jetstream_domain_reachable_from_the_cloud(leaf: Impl) {
     let v: serde_json::Value = serde_json::from_slice(&info.payload).unwrap();
     assert_eq!(v["domain"], "edge", "{v}");
 }
+
+both!(
+    loop_is_detected_through_lds,
+    loop_is_detected_through_lds_nats,
+    loop_is_detected_through_lds_edgeleaf
+);
+/// Two remotes binding the same local account into the same hub account make a loop: the
+/// hub passes one link's `$LDS.` interest to the other, the leaf sees its own loop subject
+/// come back and says so (then waits 30 s before dialling that remote again).
+async fn loop_is_detected_through_lds(leaf: Impl) {
+    let cloud = Cloud::start();
+    let url = cloud.leaf_url(C1N1, "leaf", "leaf");
+    let config = format!(
+        r#"server_name: {EDGE_NAME}
+listen: "127.0.0.1:-1"
+http: "127.0.0.1:-1"
+leafnodes {{
+  reconnect: 1
+  remotes = [ {{ urls: ["{url}"] }}, {{ urls: ["{url}"] }} ]
+}}
+"#
+    );
+    let edge = support::Broker::start_with_config(leaf, &config, &[]);
+    assert!(
+        edge.wait_for_log("Loop detected", Duration::from_secs(20)),
+        "{leaf:?} did not report the loop; log:\n{}",
+        edge.log_text()
+    );
+}
+
+/// edgeleaf only (nats-server has no such key): `handshake_timeout` bounds the wait for
+/// the hub's INFO, so a link slower than it is refused and logged, and one within it works.
+#[tokio::test]
+async fn handshake_timeout_is_configurable() {
+    let cloud = Cloud::start_with(CloudOptions { leaf_proxies: true });
+    for p in cloud.leaf_proxies() {
+        p.set_latency(Duration::from_millis(250));
+    }
+    let url = cloud.proxied_leaf_url(C1N1, "leaf", "leaf");
+    let conf = |timeout: &str| {
+        format!(
+            r#"server_name: {EDGE_NAME}
+listen: "127.0.0.1:-1"
+http: "127.0.0.1:-1"
+leafnodes {{
+  reconnect: 1
+  handshake_timeout: "{timeout}"
+  remotes = [ {{ urls: ["{url}"] }} ]
+}}
+"#
+        )
+    };
+    let short = support::Broker::start_with_config(Impl::Edgeleaf, &conf("100ms"), &[]);
+    assert!(
+        short.wait_for_log("no INFO from the hub within", Duration::from_secs(20)),
+        "log:\n{}",
+        short.log_text()
+    );
+    drop(short);
+    let _long = support::Broker::start_with_config(Impl::Edgeleaf, &conf("3s"), &[]);
+    cloud.wait_leaf_connected(&CLUSTER1, EDGE_NAME).await;
+}

@@ -107,7 +107,8 @@ impl serde_json::ser::Formatter for GoFormatter {
 }
 
 /// Serialize `v` as compact JSON with Go's `encoding/json` string escaping
-/// (`<` `>` `&` U+2028 U+2029 as `\uXXXX`, `\b`/`\f` as `\u0008`/`\u000c`).
+/// (`<` `>` `&` U+2028 U+2029 as six-character `\u` escapes such as `\u003c`, `\b`/`\f` as
+/// `\u0008`/`\u000c`).
 pub fn to_go_json<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     let mut ser = serde_json::Serializer::with_formatter(&mut out, GoFormatter);

@@ -95,12 +95,8 @@ impl Consumer {
         let now = now_ns();
         self.dirty = true;
         self.progress.last_active_ns = now;
-        if redelivery {
-            let p = self
-                .progress
-                .pending
-                .get_mut(&seq)
-                .expect("redelivery of a pending message");
+        // A redelivery of a message no longer pending (acked meanwhile) counts as new.
+        if let (true, Some(p)) = (redelivery, self.progress.pending.get_mut(&seq)) {
             p.deliveries += 1;
             p.sent_ns = now;
             p.not_before_ns = 0;
