@@ -13,3 +13,4 @@ pub mod store;
 pub mod subject;
 pub mod sublist;
 pub mod system;
+pub mod uplink;

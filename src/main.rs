@@ -7,6 +7,9 @@ use edgeleaf::config::{Config, Invocation};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("status") {
+        return ExitCode::from(edgeleaf::uplink::status::cli(&args[2..]) as u8);
+    }
     let cfg = match Config::load(&args) {
         Ok(Invocation::Run(cfg)) => cfg,
         Ok(Invocation::Version) => {

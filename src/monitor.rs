@@ -158,7 +158,14 @@ fn route(
     let path = if path.is_empty() { "/" } else { path };
     let known = matches!(
         path,
-        "/" | "/varz" | "/connz" | "/subsz" | "/subscriptionsz" | "/healthz" | "/leafz" | "/jsz"
+        "/" | "/varz"
+            | "/connz"
+            | "/subsz"
+            | "/subscriptionsz"
+            | "/healthz"
+            | "/leafz"
+            | "/jsz"
+            | "/uplinkz"
     );
     if known {
         *monitor
@@ -170,10 +177,11 @@ fn route(
     match path {
         "/" => (
             200,
-            json!({"endpoints": ["/varz", "/connz", "/subsz", "/leafz", "/jsz", "/healthz"]}),
+            json!({"endpoints": ["/varz", "/connz", "/subsz", "/leafz", "/jsz", "/uplinkz", "/healthz"]}),
         ),
         "/leafz" => (200, leafz(server, q)),
         "/jsz" => (200, jsz(server)),
+        "/uplinkz" => (200, uplinkz(server)),
         "/varz" => (200, varz(server, monitor)),
         "/connz" => (200, connz(server, q)),
         "/subsz" | "/subscriptionsz" => (200, subsz(server, q)),
@@ -193,6 +201,21 @@ fn parse_query(q: &str) -> BTreeMap<String, String> {
             (k.to_string(), v.to_string())
         })
         .collect()
+}
+
+/// `/uplinkz` (edgeleaf's own): each uplink's state, backlog and progress; what
+/// `edgeleaf status` prints.
+fn uplinkz(server: &Server) -> Value {
+    let list: Vec<Value> = server
+        .uplinks()
+        .iter()
+        .map(|u| u.view.lock().to_json())
+        .collect();
+    json!({
+        "server_id": server.id,
+        "now": rfc3339(SystemTime::now()),
+        "uplinks": list,
+    })
 }
 
 /// `/leafz`: the leaf connections, with nats-server's field names (2.10's `name` and

@@ -144,6 +144,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     server.start_jetstream()?;
     server.start_clients().await?;
     server.start_leafs();
+    server.start_uplinks();
     info!("Server is ready");
     if let Err(e) = notify("READY=1") {
         tracing::warn!("systemd readiness notification failed: {e}");

@@ -301,8 +301,8 @@ fn percent_decode(s: &str) -> Option<String> {
 
 const LISTENER: &str = "accepting leaf node connections (a leafnode listener)";
 
-/// What a key of the leaf block means.
-enum Key {
+/// What a key of a block means.
+pub(super) enum Key {
     /// Kept under this canonical key.
     Known(&'static str),
     Unsupported(&'static str),
@@ -379,13 +379,13 @@ fn classify_remote_tls(key: &str) -> Key {
 }
 
 /// Checks a nested value of a known key (`path`, canonical key) and returns it.
-type CheckValue<'s> = dyn Fn(&str, &str, Value) -> Result<Value, ConfigError> + 's;
+pub(super) type CheckValue<'s> = dyn Fn(&str, &str, Value) -> Result<Value, ConfigError> + 's;
 
 /// Key checks of one source.
-struct Checker<'a> {
-    source: &'a str,
+pub(super) struct Checker<'a> {
+    pub(super) source: &'a str,
     /// Whether an unknown key (given as its path) must be reported (see `load::Unknown`).
-    reject: &'a dyn Fn(Vec<String>) -> bool,
+    pub(super) reject: &'a dyn Fn(Vec<String>) -> bool,
 }
 
 impl Checker<'_> {
@@ -393,7 +393,7 @@ impl Checker<'_> {
     /// canonical keys; `sub` then checks each known value (for nested blocks).
     /// `var_path` is the key path a `$variable` definition would have: None inside
     /// arrays, where nats-server's parser does not track them.
-    fn block(
+    pub(super) fn block(
         &self,
         path: &str,
         value: Value,
@@ -518,7 +518,7 @@ pub(super) fn normalize(
 
 /// The origin of a block: its own, or (merged blocks keep only their entries' origins)
 /// that of its first entry.
-fn block_origin(v: &Value) -> String {
+pub(super) fn block_origin(v: &Value) -> String {
     if let Some(o) = v.origin() {
         return o.to_string();
     }
@@ -531,7 +531,7 @@ fn block_origin(v: &Value) -> String {
     .to_string()
 }
 
-fn table_of<'a>(
+pub(super) fn table_of<'a>(
     path: &str,
     v: &'a Value,
     expected: &str,

@@ -257,6 +257,8 @@ enum KeyKind {
     /// `leafnodes { }` / `leaf { }`: the remotes to dial.
     Leaf,
     Jetstream,
+    /// `uplink`: edgeleaf's store-and-forward uplinks.
+    Uplink,
     /// A nats-server key for this feature, which edgeleaf does not have yet.
     Unsupported(&'static str),
     Unknown,
@@ -293,6 +295,7 @@ fn classify(key: &str) -> KeyKind {
         "log_file" | "logfile" => Direct("log_file"),
         "pid_file" | "pidfile" => Direct("pid_file"),
         "jetstream" => Jetstream,
+        "uplink" | "uplinks" => Uplink,
         "authorization" => Direct("authorization"),
         "no_auth_user" => Direct("no_auth_user"),
         "accounts" => Direct("accounts"),
@@ -550,6 +553,16 @@ fn normalize(
                 }
                 let block = super::leaf::normalize(&key, value, source, &reject)?;
                 explicit.insert(name, block);
+            }
+            KeyKind::Uplink => {
+                if let Some(first) = explicit.get("uplink") {
+                    return Err(ConfigError::Conflict(format!(
+                        "{here}: the uplinks are set more than once (also at {}); list them all in one `uplink: [ ... ]`",
+                        where_of(first, source)
+                    )));
+                }
+                let block = super::uplink::normalize(&key, value, source, &reject)?;
+                explicit.insert("uplink".to_string(), block);
             }
             KeyKind::Jetstream => {
                 if let Some(first) = explicit.get(JETSTREAM_ENABLED) {
@@ -1007,6 +1020,9 @@ fn convert(map: &Map<String, Value>) -> Result<Config, ConfigError> {
             c.leaf = super::leaf::read(root, v, &c.auth.accounts)?;
         }
     }
+    if let Some(v) = r.get("uplink") {
+        c.uplinks = super::uplink::read("uplink", v, &c.auth.accounts)?;
+    }
 
     if r.boolean(JETSTREAM_ENABLED)? == Some(true) {
         // Checked per source by `jetstream_block`; -1 (nats-server's "not set") is None.
@@ -1068,6 +1084,20 @@ fn convert(map: &Map<String, Value>) -> Result<Config, ConfigError> {
             "max_payload ({}) cannot be higher than max_pending ({})",
             c.max_payload, c.max_pending
         )));
+    }
+    if let Some(u) = c.uplinks.first() {
+        if c.jetstream.is_none() {
+            return Err(ConfigError::Conflict(format!(
+                "uplink of stream {:?}: an uplink forwards a JetStream stream, but JetStream is off (add `jetstream: enabled` or -js)",
+                u.stream
+            )));
+        }
+        if c.leaf.remotes.is_empty() {
+            return Err(ConfigError::Conflict(format!(
+                "uplink of stream {:?}: an uplink forwards to the cloud over a leaf node connection, but `leafnodes {{ remotes: [...] }}` has none",
+                u.stream
+            )));
+        }
     }
     Ok(c)
 }
@@ -1417,6 +1447,7 @@ mod tests {
             tls: None,
             leaf: Default::default(),
             jetstream: None,
+            uplinks: Vec::new(),
         };
         assert_eq!(c, want);
     }

@@ -14,6 +14,7 @@ pub mod leaf;
 mod load;
 pub mod natsconf;
 mod units;
+pub mod uplink;
 
 pub use error::ConfigError;
 pub use load::Invocation;
@@ -70,6 +71,8 @@ pub struct Config {
     pub leaf: leaf::LeafConfig,
     /// JetStream; None = off (the default, as nats-server).
     pub jetstream: Option<JetStreamConfig>,
+    /// Streams forwarded to the cloud (`uplink: [ ... ]`, TOML `[[uplink]]`).
+    pub uplinks: Vec<uplink::UplinkConfig>,
 }
 
 /// JetStream, when turned on by `-js`, `jetstream: enabled` or a `jetstream { }` block
@@ -165,6 +168,7 @@ impl Default for Config {
             tls: None,
             leaf: leaf::LeafConfig::default(),
             jetstream: None,
+            uplinks: Vec::new(),
         }
     }
 }

@@ -12,6 +12,7 @@ use tracing::{debug, error, warn};
 
 use super::api::{self, ApiError, ConsumerConfig, StreamConfig};
 use super::consumer::{now_ns, Consumer, Progress, PullRequest};
+use super::feed::{new_incarnation, Feed};
 use super::respond;
 use super::sinks::{Catcher, Incoming, Kind};
 use crate::router::{Account, FlushList, Message, Origin, Subscription};
@@ -34,6 +35,8 @@ pub struct JsAccount {
     /// What `/jsz` and `$JS.API.INFO` show, refreshed by the task.
     pub view: Mutex<JsView>,
     api_subs: Mutex<Vec<Arc<Subscription>>>,
+    /// Uplinked streams, by name (see `feed`).
+    feeds: Mutex<HashMap<String, Arc<Feed>>>,
 }
 
 /// Counts for monitoring.
@@ -61,7 +64,40 @@ impl JsAccount {
             domain,
             view: Mutex::new(JsView::default()),
             api_subs: Mutex::new(Vec::new()),
+            feeds: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The feed of `stream` for its uplink, created on first use; the engine fills it in
+    /// now if the stream exists and whenever it is created or deleted later.
+    pub async fn feed(&self, stream: &str) -> Arc<Feed> {
+        let feed = self
+            .feeds
+            .lock()
+            .entry(stream.to_string())
+            .or_insert_with(|| Arc::new(Feed::new(stream)))
+            .clone();
+        self.control(Kind::Feed(stream.to_string())).await;
+        feed
+    }
+
+    /// The cloud has stored every message of `stream` up to `seq`: the engine records it
+    /// and removes them where the retention policy says so (work queue: all of them).
+    pub async fn forwarded(&self, stream: &str, seq: u64) {
+        self.control(Kind::Forwarded(stream.to_string(), seq)).await;
+    }
+
+    async fn control(&self, kind: Kind) {
+        let _ = self
+            .tx
+            .send(Incoming {
+                kind,
+                subject: Bytes::new(),
+                reply: None,
+                headers: None,
+                payload: Bytes::new(),
+            })
+            .await;
     }
 
     /// Subscribes the API subjects: `$JS.API.>`, and `$JS.<domain>.API.>` when a domain is
@@ -136,6 +172,13 @@ struct Stream {
     staged: Vec<StoredMsg>,
     /// The `Nats-Msg-Id` of the last publish that had one (`Nats-Expected-Last-Msg-Id`).
     last_msg_id: Option<String>,
+    /// Random per creation; the uplink's message ids carry it (see `feed`).
+    incarnation: String,
+    /// Has an uplink: interest retention then also waits for the cloud.
+    uplinked: bool,
+    /// The last seq the cloud has stored (saved under `UPLINK_RECORD`).
+    uplink_forwarded: u64,
+    uplink_dirty: bool,
 }
 
 /// What the store keeps about a stream.
@@ -143,7 +186,14 @@ struct Stream {
 struct StreamMeta {
     config: StreamConfig,
     created_ns: i64,
+    /// Absent in stores written before uplinks existed: one is made on recovery.
+    #[serde(default)]
+    incarnation: String,
 }
+
+/// The uplink's progress is kept beside the stream's consumers under this name, which no
+/// API consumer can have (control characters are refused in names).
+const UPLINK_RECORD: &str = "\u{1f}uplink";
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ConsumerMeta {
@@ -239,9 +289,27 @@ impl Engine {
                 }
             };
             let msgs = self.file.messages(&key)?;
+            let StreamMeta {
+                config,
+                created_ns,
+                incarnation,
+            } = meta;
+            let incarnation = if incarnation.is_empty() {
+                let meta = StreamMeta {
+                    config: config.clone(),
+                    created_ns,
+                    incarnation: new_incarnation(),
+                };
+                if let Ok(data) = serde_json::to_vec(&meta) {
+                    self.file.save_stream_meta(&key, &data)?;
+                }
+                meta.incarnation
+            } else {
+                incarnation
+            };
             let mut stream = Stream {
-                config: meta.config,
-                created: time_of(meta.created_ns),
+                config,
+                created: time_of(created_ns),
                 msgs,
                 subs: Vec::new(),
                 dedupe: HashMap::new(),
@@ -249,8 +317,18 @@ impl Engine {
                 memory: false,
                 staged: Vec::new(),
                 last_msg_id: None,
+                incarnation,
+                uplinked: false,
+                uplink_forwarded: 0,
+                uplink_dirty: false,
             };
             for (cname, data) in self.file.consumers(&key)? {
+                if cname == UPLINK_RECORD {
+                    if let Ok(b) = <[u8; 8]>::try_from(&data[..]) {
+                        stream.uplink_forwarded = u64::from_le_bytes(b);
+                    }
+                    continue;
+                }
                 match serde_json::from_slice::<ConsumerMeta>(&data) {
                     Ok(m) => {
                         let mut c = Consumer::new(cname.clone(), m.config, time_of(m.created_ns));
@@ -344,6 +422,7 @@ impl Engine {
             self.process(&mut batch);
             self.timers();
             self.save_consumers();
+            self.feeds_durable();
             self.flush.wake_all();
             self.refresh_view();
         }
@@ -377,6 +456,11 @@ impl Engine {
                     self.commit(&mut acks);
                     self.api(&m);
                 }
+                Kind::Feed(name) => self.attach_feed(&name),
+                Kind::Forwarded(name, seq) => {
+                    self.commit(&mut acks);
+                    self.on_forwarded(&name, seq);
+                }
             }
         }
         self.commit(&mut acks);
@@ -408,7 +492,7 @@ impl Engine {
             for subj in &subjects {
                 enforce_limits(stream, subj);
             }
-            if stream.config.retention == api::RetentionPolicy::Interest {
+            if stream.config.retention == api::RetentionPolicy::Interest && !stream.uplinked {
                 // Interest retention keeps nothing nobody is interested in (it is still
                 // acknowledged, as nats-server does).
                 for m in &batch {
@@ -859,12 +943,94 @@ impl Engine {
         at.max(Instant::now() + Duration::from_millis(1))
     }
 
+    /// Fills in (or empties) the feed of `name`, if it has an uplink.
+    fn attach_feed(&mut self, name: &str) {
+        let Some(feed) = self.acc.feeds.lock().get(name).cloned() else {
+            return;
+        };
+        match self.streams.get_mut(name) {
+            Some(s) => {
+                s.uplinked = true;
+                let mut subjects = s.config.subjects.clone();
+                if subjects.is_empty() {
+                    subjects.push(name.to_string());
+                }
+                let (log, incarnation) = (s.msgs.clone(), s.incarnation.clone());
+                let (retention, forwarded) = (s.config.retention, s.uplink_forwarded);
+                let last = s.msgs.state().last_seq;
+                feed.update(|f| {
+                    f.log = Some(log);
+                    f.incarnation = incarnation;
+                    f.subjects = subjects;
+                    f.retention = retention;
+                    f.durable_last = last;
+                    f.forwarded = forwarded;
+                });
+            }
+            None => feed.update(|f| {
+                f.log = None;
+                f.forwarded = 0;
+                f.durable_last = 0;
+            }),
+        }
+    }
+
+    /// Tells the uplinks how far their streams are durable. Runs after the batch's group
+    /// commit, so nothing unflushed is ever forwarded.
+    fn feeds_durable(&self) {
+        let feeds: Vec<Arc<Feed>> = self.acc.feeds.lock().values().cloned().collect();
+        for feed in feeds {
+            if let Some(s) = self.streams.get(&feed.stream) {
+                feed.durable_to(s.msgs.state().last_seq);
+            }
+        }
+    }
+
+    /// The cloud stored everything up to `seq`: record it, and drop what retention says
+    /// is done. A work queue's uplink is its consumer, so all of it goes.
+    fn on_forwarded(&mut self, name: &str, seq: u64) {
+        let Some(s) = self.streams.get_mut(name) else {
+            return;
+        };
+        if seq <= s.uplink_forwarded {
+            return;
+        }
+        let from = s.uplink_forwarded + 1;
+        s.uplink_forwarded = seq;
+        s.uplink_dirty = true;
+        match s.config.retention {
+            api::RetentionPolicy::WorkQueue => {
+                if let Err(e) = s.msgs.purge(Some(seq + 1), None, &|_| true) {
+                    warn!("JetStream stream {name:?}: removing forwarded messages failed: {e}");
+                }
+            }
+            api::RetentionPolicy::Interest => {
+                let first = s.msgs.state().first_seq.max(from);
+                for q in first..=seq {
+                    remove_if_everyone_acked(s, q);
+                }
+            }
+            api::RetentionPolicy::Limits => {}
+        }
+        if let Some(feed) = self.acc.feeds.lock().get(name) {
+            feed.update(|f| f.forwarded = f.forwarded.max(seq));
+        }
+    }
+
     /// Consumer progress goes to the store once per batch, not once per ack.
     fn save_consumers(&mut self) {
         let acc = self.acc.account.name.clone();
         let mut wrote = false;
         for (sname, s) in &mut self.streams {
             let store = if s.memory { &self.memory } else { &self.file };
+            if std::mem::take(&mut s.uplink_dirty) {
+                let key = store_name(&acc, sname);
+                let data = s.uplink_forwarded.to_le_bytes();
+                if let Err(e) = store.save_consumer(&key, UPLINK_RECORD, &data) {
+                    warn!("JetStream stream {sname:?}: saving the uplink's progress failed: {e}");
+                }
+                wrote = true;
+            }
             for c in s.consumers.values_mut() {
                 if !c.dirty {
                     continue;
@@ -1062,6 +1228,7 @@ impl Engine {
         let meta = StreamMeta {
             config: cfg.clone(),
             created_ns: ns_of(created),
+            incarnation: new_incarnation(),
         };
         let save = serde_json::to_vec(&meta).map_err(|e| ApiError::store_failed(e.to_string()))?;
         store
@@ -1081,9 +1248,14 @@ impl Engine {
             memory,
             staged: Vec::new(),
             last_msg_id: None,
+            incarnation: meta.incarnation,
+            uplinked: false,
+            uplink_forwarded: 0,
+            uplink_dirty: false,
         };
         self.capture(&mut stream);
         self.streams.insert(name.to_string(), stream);
+        self.attach_feed(name);
         Ok(respond::stream_create_response(&self.stream_info_of(name)?))
     }
 
@@ -1099,6 +1271,7 @@ impl Engine {
         let meta = StreamMeta {
             config: cfg.clone(),
             created_ns: ns_of(created),
+            incarnation: s.incarnation.clone(),
         };
         let save = serde_json::to_vec(&meta).map_err(|e| ApiError::store_failed(e.to_string()))?;
         self.store(memory)
@@ -1109,6 +1282,7 @@ impl Engine {
         self.capture(&mut s);
         enforce_limits(&mut s, "");
         self.streams.insert(name.to_string(), s);
+        self.attach_feed(name);
         Ok(respond::stream_update_response(&self.stream_info_of(name)?))
     }
 
@@ -1128,6 +1302,7 @@ impl Engine {
             .delete_stream(&key)
             .map_err(|e| ApiError::store_failed(e.to_string()))?;
         let _ = self.store(s.memory).flush();
+        self.attach_feed(name);
         Ok(respond::success_response("stream_delete_response"))
     }
 
@@ -1427,6 +1602,9 @@ fn remove_if_everyone_acked(s: &mut Stream, seq: u64) {
     let Ok(Some(m)) = s.msgs.get(seq) else {
         return;
     };
+    if s.uplinked && seq > s.uplink_forwarded {
+        return;
+    }
     let done = s.consumers.values().all(|c| {
         !takes(&c.config.filter_subject, &m.subject)
             || (seq <= c.progress.delivered_stream && !c.progress.pending.contains_key(&seq))

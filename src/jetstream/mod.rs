@@ -10,6 +10,7 @@
 pub mod api;
 mod consumer;
 mod engine;
+pub mod feed;
 mod respond;
 mod sinks;
 
@@ -20,7 +21,7 @@ use tracing::{error, info};
 
 use crate::server::Server;
 use crate::store::Store;
-pub use engine::JsView;
+pub use engine::{JsAccount, JsView};
 
 /// JetStream of the whole server: one engine per account that has it.
 pub struct JetStream {

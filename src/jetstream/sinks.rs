@@ -29,6 +29,10 @@ pub enum Kind {
     Stream(String),
     /// `$JS.ACK.<stream>.>`.
     Ack,
+    /// From an uplink: attach the feed of this stream (`JsAccount::feed`).
+    Feed(String),
+    /// From an uplink: the cloud stored this stream up to this seq.
+    Forwarded(String, u64),
 }
 
 /// The sink behind JetStream's internal subscriptions.

@@ -185,6 +185,54 @@ impl Link {
         self.closed.notify_one();
     }
 
+    /// Sends one message to the hub whatever its interest (an uplink publishing into a
+    /// cloud stream, or asking the cloud's JetStream API). Err says why it cannot go.
+    pub fn send_direct(
+        &self,
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+    ) -> Result<(), String> {
+        if let Some(p) = self.perms.get() {
+            if !p.may_publish(subject) {
+                return Err(format!(
+                    "publishing on {:?} is not allowed on the leaf link (the hub user's permissions or deny_exports)",
+                    String::from_utf8_lossy(subject)
+                ));
+            }
+        }
+        if headers.is_some() && !self.hub_headers {
+            return Err("the hub does not support headers".into());
+        }
+        let size = payload.len() + headers.map_or(0, <[u8]>::len);
+        if size > self.hub_max_payload {
+            return Err(format!(
+                "message of {size} bytes is larger than the hub's max_payload of {}",
+                self.hub_max_payload
+            ));
+        }
+        let wake = {
+            let mut out = self.out.lock();
+            if !out.open {
+                return Err("the leaf link is closed".into());
+            }
+            wire::msg(&mut out.buf, subject, reply, &[], headers, payload);
+            out.out_msgs += 1;
+            out.out_bytes += size as u64;
+            !std::mem::replace(&mut out.wake_pending, true)
+        };
+        if wake {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Bytes buffered for the hub and not yet written (uplinks pace themselves on it).
+    pub fn pending_bytes(&self) -> usize {
+        self.out.lock().buf.len()
+    }
+
     /// Server shutdown: flush what is buffered and close.
     pub fn shut_down(&self) {
         self.close("Server Shutdown", false);
@@ -192,6 +240,11 @@ impl Link {
 
     fn is_open(&self) -> bool {
         self.out.lock().open
+    }
+
+    /// The link is closing or closed (the remote may not have noticed yet).
+    pub fn is_closed(&self) -> bool {
+        !self.is_open()
     }
 
     pub fn view(&self) -> LinkView {
@@ -273,6 +326,9 @@ impl Sink for Link {
             if !p.may_publish(msg.subject) {
                 return Delivered::Refused;
             }
+        }
+        if msg.via.is_none() && self.remote.is_uplinked(msg.subject) {
+            return Delivered::Refused;
         }
         let headers = if self.hub_headers { msg.headers } else { None };
         let size = msg.payload.len() + headers.map_or(0, <[u8]>::len);
@@ -642,7 +698,7 @@ where
         }
         link.send(|b| b.extend_from_slice(&lines));
     }
-    *remote.current.lock() = Some(link.clone());
+    remote.set_link(Some(link.clone()));
     info!(
         "Leafnode connection created for account: {} (hub {:?} at {}, remote account {:?}){}",
         account.name,
@@ -661,12 +717,7 @@ where
     for s in &subs {
         account.unsubscribe(s);
     }
-    {
-        let mut cur = remote.current.lock();
-        if cur.as_ref().is_some_and(|l| l.cid == cid) {
-            *cur = None;
-        }
-    }
+    remote.clear_link(cid);
     link.close("Client Closed", false);
     // The writer flushes what is left; a dead peer must not hold up the reconnect.
     if tokio::time::timeout(Duration::from_secs(1), writer)

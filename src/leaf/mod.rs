@@ -9,7 +9,10 @@
 pub mod creds;
 mod link;
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use bytes::Bytes;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -33,12 +36,77 @@ pub struct Remote {
     /// Hub leafnode URLs learnt from INFO (`leafnode_urls`), tried before the configured
     /// ones as nats-server does.
     learnt: Mutex<Vec<LeafUrl>>,
+    /// Bumped whenever the link comes up or goes down (uplinks wait on it).
+    link_changed: tokio::sync::watch::Sender<u64>,
+    /// Subjects captured by uplinked streams, per stream: a local publish on them reaches
+    /// the cloud through its uplink only, never also as a core message (DESIGN.md
+    /// invariant 3).
+    uplinked: Mutex<HashMap<String, Vec<Bytes>>>,
+    /// The values of `uplinked`, flattened for the publish path.
+    excluded: parking_lot::RwLock<Vec<Bytes>>,
 }
 
 impl Remote {
+    fn new(cfg: RemoteConfig, account: Arc<Account>) -> Remote {
+        Remote {
+            account,
+            cfg,
+            current: Mutex::new(None),
+            learnt: Mutex::new(Vec::new()),
+            link_changed: tokio::sync::watch::channel(0).0,
+            uplinked: Mutex::new(HashMap::new()),
+            excluded: parking_lot::RwLock::new(Vec::new()),
+        }
+    }
+
     /// The open connection, if any.
     pub fn link(&self) -> Option<Arc<Link>> {
         self.current.lock().clone()
+    }
+
+    /// Changes whenever the link comes up or goes down.
+    pub fn watch_link(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.link_changed.subscribe()
+    }
+
+    pub(crate) fn set_link(&self, link: Option<Arc<Link>>) {
+        *self.current.lock() = link;
+        self.link_changed.send_modify(|n| *n += 1);
+    }
+
+    /// Clears the link if it is still `cid`.
+    pub(crate) fn clear_link(&self, cid: u64) {
+        let cleared = {
+            let mut cur = self.current.lock();
+            let is = cur.as_ref().is_some_and(|l| l.cid == cid);
+            if is {
+                *cur = None;
+            }
+            is
+        };
+        if cleared {
+            self.link_changed.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// Sets the subjects stream `stream`'s uplink forwards (empty: none).
+    pub fn set_uplinked(&self, stream: &str, subjects: &[String]) {
+        let mut u = self.uplinked.lock();
+        if subjects.is_empty() {
+            u.remove(stream);
+        } else {
+            u.insert(
+                stream.to_string(),
+                subjects.iter().map(|s| Bytes::from(s.clone())).collect(),
+            );
+        }
+        *self.excluded.write() = u.values().flatten().cloned().collect();
+    }
+
+    /// Is `subject` forwarded by an uplink (and so not sent as a core message)?
+    pub(crate) fn is_uplinked(&self, subject: &[u8]) -> bool {
+        let ex = self.excluded.read();
+        !ex.is_empty() && ex.iter().any(|p| crate::subject::matches(p, subject))
     }
 
     pub(crate) fn learn_urls(&self, urls: &[String], template: &LeafUrl) {
@@ -69,12 +137,7 @@ fn split_host_port(s: &str) -> Option<(String, u16)> {
 pub fn start(server: &Arc<Server>) -> Vec<Arc<Remote>> {
     let mut remotes = Vec::new();
     for cfg in &server.config.leaf.remotes {
-        let remote = Arc::new(Remote {
-            account: server.auth.account(&cfg.account),
-            cfg: cfg.clone(),
-            current: Mutex::new(None),
-            learnt: Mutex::new(Vec::new()),
-        });
+        let remote = Arc::new(Remote::new(cfg.clone(), server.auth.account(&cfg.account)));
         let urls: Vec<String> = cfg.urls.iter().map(|u| u.to_string()).collect();
         info!(
             "Leafnode remote for account {:?}: {}",
@@ -190,12 +253,7 @@ mod tests {
             no_randomize: true,
             ..RemoteConfig::default()
         };
-        let remote = Remote {
-            account: Arc::new(Account::new("$G")),
-            cfg: cfg.clone(),
-            current: Mutex::new(None),
-            learnt: Mutex::new(Vec::new()),
-        };
+        let remote = Remote::new(cfg.clone(), Arc::new(Account::new("$G")));
         remote.learn_urls(
             &["127.0.0.1:7003".into(), "127.0.0.1:7002".into()],
             &cfg.urls[0],

@@ -102,6 +102,8 @@ pub struct Server {
     leafs: std::sync::OnceLock<Vec<Arc<crate::leaf::Remote>>>,
     /// JetStream, when enabled and started.
     jetstream: std::sync::OnceLock<Arc<crate::jetstream::JetStream>>,
+    /// The uplinks, once started.
+    uplinks: std::sync::OnceLock<Vec<Arc<crate::uplink::Uplink>>>,
 }
 
 impl Server {
@@ -131,6 +133,7 @@ impl Server {
             shutdown_begun: Notify::new(),
             leafs: std::sync::OnceLock::new(),
             jetstream: std::sync::OnceLock::new(),
+            uplinks: std::sync::OnceLock::new(),
         }))
     }
 
@@ -295,6 +298,15 @@ impl Server {
     /// Starts dialling the configured leaf remotes.
     pub fn start_leafs(self: &Arc<Self>) {
         let _ = self.leafs.set(crate::leaf::start(self));
+    }
+
+    /// Starts the uplinks (after JetStream and the leaf remotes they use).
+    pub fn start_uplinks(self: &Arc<Self>) {
+        let _ = self.uplinks.set(crate::uplink::start(self));
+    }
+
+    pub fn uplinks(&self) -> &[Arc<crate::uplink::Uplink>] {
+        self.uplinks.get().map_or(&[], Vec::as_slice)
     }
 
     pub fn leaf_remotes(&self) -> &[Arc<crate::leaf::Remote>] {

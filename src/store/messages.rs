@@ -560,6 +560,34 @@ impl Messages {
         Ok(out)
     }
 
+    /// Present messages from seq `from` on, in order: at most `max_msgs`, and no more
+    /// once `max_bytes` (by [`StoredMsg::size`]) is reached. Each stored batch is decoded
+    /// once, so reading a backlog costs one decode per batch, not per message.
+    pub fn range(
+        &self,
+        from: u64,
+        max_msgs: usize,
+        max_bytes: u64,
+    ) -> Result<Vec<StoredMsg>, StoreError> {
+        let g = self.lock()?;
+        let mut out = Vec::new();
+        if g.state.msgs == 0 || max_msgs == 0 || from > g.state.last_seq {
+            return Ok(out);
+        }
+        let mut bytes = 0u64;
+        self.sh
+            .scan_fwd(&g, from.max(g.state.first_seq), &mut |_, r| {
+                bytes += r.size();
+                out.push(r.to_msg());
+                if out.len() >= max_msgs || bytes >= max_bytes {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })?;
+        Ok(out)
+    }
+
     /// The last present message whose subject passes `filter` (scans backwards).
     pub fn last(&self, filter: &dyn Fn(&str) -> bool) -> Result<Option<StoredMsg>, StoreError> {
         let g = self.lock()?;

@@ -518,3 +518,27 @@ fn kill_9_keeps_every_flushed_message_and_a_consistent_state() {
     drop((m, s));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn range_reads_in_order_across_batches_skipping_removed_and_stops_at_limits() {
+    let s = Store::memory().unwrap();
+    let m = s.messages("R").unwrap();
+    // Three appended batches, so the read crosses batch (and chunk) boundaries.
+    for b in 0..3u64 {
+        let batch: Vec<_> = (1..=10)
+            .map(|i| msg(b * 10 + i, "r.x", b"0123456789"))
+            .collect();
+        m.append(&batch).unwrap();
+    }
+    assert!(m.remove(5).unwrap());
+    assert!(m.remove(11).unwrap());
+    let seqs = |v: Vec<StoredMsg>| v.into_iter().map(|m| m.seq).collect::<Vec<_>>();
+    let want: Vec<u64> = (3..=30).filter(|s| *s != 5 && *s != 11).collect();
+    assert_eq!(seqs(m.range(3, 1000, u64::MAX).unwrap()), want);
+    assert_eq!(seqs(m.range(4, 3, u64::MAX).unwrap()), vec![4, 6, 7]);
+    // The byte limit stops after the message that reaches it.
+    let one = msg(1, "r.x", b"0123456789").size();
+    assert_eq!(seqs(m.range(10, 100, one + 1).unwrap()), vec![10, 12]);
+    assert!(m.range(31, 10, u64::MAX).unwrap().is_empty());
+    assert!(m.range(1, 0, u64::MAX).unwrap().is_empty());
+}
