@@ -2882,4 +2882,93 @@ timeout = 3
         assert_eq!(leaf[0].leaf.remotes, leaf[1].leaf.remotes);
         assert_eq!(leaf[0].leaf.remotes[0].urls.len(), 3);
     }
+
+    // ---- the `uplink` setting in both file syntaxes, and its errors ----
+    use crate::config::uplink::UplinkConfig;
+
+    const UPLINK_EDGE: &str =
+        "jetstream: enabled\nleafnodes { remotes: [ { url: \"nats-leaf://127.0.0.1:7422\" } ] }\n";
+
+    #[test]
+    fn nats_syntax_list_and_single_block_and_toml() {
+        let c = conf_ok_u(&format!(
+            "{UPLINK_EDGE}uplink: [ {{ stream: mysqldb2, cloud_domain: hub, subject_prefix: edge1, max_in_flight: 64, ack_timeout: \"2s\", max_bytes_per_sec: 1MB }}, {{ stream: other, api_prefix: \"$JS.x.API\", cloud_stream: AGG }} ]\n"
+        ));
+        assert_eq!(
+            c.uplinks,
+            vec![
+                UplinkConfig {
+                    stream: "mysqldb2".into(),
+                    account: None,
+                    subject_prefix: Some("edge1.".into()),
+                    api_prefix: Some("$JS.hub.API".into()),
+                    cloud_stream: "mysqldb2".into(),
+                    max_in_flight: 64,
+                    max_bytes_per_sec: 1024 * 1024,
+                    ack_timeout: Duration::from_secs(2),
+                },
+                UplinkConfig {
+                    stream: "other".into(),
+                    account: None,
+                    subject_prefix: None,
+                    api_prefix: Some("$JS.x.API".into()),
+                    cloud_stream: "AGG".into(),
+                    max_in_flight: UplinkConfig::DEFAULT_MAX_IN_FLIGHT,
+                    max_bytes_per_sec: 0,
+                    ack_timeout: UplinkConfig::DEFAULT_ACK_TIMEOUT,
+                },
+            ]
+        );
+        let single = conf_ok_u(&format!("{UPLINK_EDGE}uplink {{ stream: mysqldb2 }}\n"));
+        assert_eq!(single.uplinks.len(), 1);
+        assert_eq!(single.uplinks[0].api_prefix, None);
+        let toml = toml_ok_u(
+            "[jetstream]\n[[leaf.remotes]]\nurls = [\"nats-leaf://127.0.0.1:7422\"]\n[[uplink]]\nstream = \"mysqldb2\"\nsubject_prefix = \"edge1.\"\n",
+        );
+        assert_eq!(toml.uplinks[0].stream, "mysqldb2");
+        assert_eq!(toml.uplinks[0].subject_prefix.as_deref(), Some("edge1."));
+    }
+
+    #[test]
+    fn errors_name_the_key_and_what_was_expected() {
+        let e = conf_err(&format!("{UPLINK_EDGE}uplink: [ {{ stream: \"a.b\" }} ]\n"));
+        assert!(
+            e.contains("uplink[0].stream") && e.contains("stream name"),
+            "{e}"
+        );
+        let e = conf_err(&format!(
+            "{UPLINK_EDGE}uplink: [ {{ cloud_domain: hub }} ]\n"
+        ));
+        assert!(e.contains("without `stream`"), "{e}");
+        let e = conf_err(&format!(
+            "{UPLINK_EDGE}uplink: [ {{ stream: s, strem: x }} ]\n"
+        ));
+        assert!(e.contains("uplink[0].strem"), "{e}");
+        let e = conf_err(&format!(
+            "{UPLINK_EDGE}uplink: [ {{ stream: s, cloud_domain: a, api_prefix: \"$JS.a.API\" }} ]\n"
+        ));
+        assert!(e.contains("both `cloud_domain` and `api_prefix`"), "{e}");
+        let e = conf_err(&format!(
+            "{UPLINK_EDGE}uplink: [ {{ stream: s }}, {{ stream: s }} ]\n"
+        ));
+        assert!(e.contains("one uplink per stream"), "{e}");
+        let e = conf_err(&format!(
+            "{UPLINK_EDGE}uplink: [ {{ stream: s, subject_prefix: \"a.*\" }} ]\n"
+        ));
+        assert!(e.contains("subject_prefix"), "{e}");
+        let e = conf_err("leafnodes { remotes: [ { url: \"nats-leaf://127.0.0.1:7422\" } ] }\nuplink: [ { stream: s } ]\n");
+        assert!(e.contains("JetStream is off"), "{e}");
+        let e = conf_err("jetstream: enabled\nuplink: [ { stream: s } ]\n");
+        assert!(e.contains("leaf node connection"), "{e}");
+    }
+
+    fn conf_ok_u(text: &str) -> Config {
+        conf(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
+    }
+
+    fn toml_ok_u(text: &str) -> Config {
+        let dir = temp_dir();
+        let file = write(&dir, "edge.toml", text);
+        ok(&["-c", &file], &[])
+    }
 }
