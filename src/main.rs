@@ -7,8 +7,11 @@ use edgeleaf::config::{Config, Invocation};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("status") {
-        return ExitCode::from(edgeleaf::uplink::status::cli(&args[2..]) as u8);
+    // The operator's commands against a running edgeleaf.
+    match args.get(1).map(String::as_str) {
+        Some("status") => return ExitCode::from(edgeleaf::uplink::cli::status(&args[2..]) as u8),
+        Some("uplink") => return ExitCode::from(edgeleaf::uplink::cli::uplink(&args[2..]) as u8),
+        _ => {}
     }
     let cfg = match Config::load(&args) {
         Ok(Invocation::Run(cfg)) => cfg,

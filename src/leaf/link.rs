@@ -36,8 +36,9 @@ use crate::subject;
 
 /// Subjects that never cross a leaf link between an edge and an application account in
 /// the cloud: JetStream's API, KV and object store (nats-server adds the same deny on both
-/// ends when JetStream is not shared over the link).
-const JS_DENY: [&str; 3] = ["$JS.API.>", "$KV.>", "$OBJ.>"];
+/// ends when JetStream is not shared over the link), and edgeleaf's own operator requests
+/// (`$EDGELEAF.>`: skipping a message the cloud refused is for the device's operator).
+const JS_DENY: [&str; 4] = ["$JS.API.>", "$KV.>", "$OBJ.>", "$EDGELEAF.>"];
 
 /// Leaf control lines carry a subject, a reply and queue names; nats-server does not
 /// limit them, but a bound keeps a broken hub from growing our buffer without end.

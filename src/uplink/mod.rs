@@ -17,6 +17,7 @@
 //! after it; without, it resends from its own record and relies on the cloud stream's
 //! duplicate window, and says so.
 
+pub mod cli;
 pub mod status;
 mod wire;
 
@@ -33,7 +34,7 @@ use crate::config::uplink::UplinkConfig;
 use crate::jetstream::feed::{Feed, FeedState};
 use crate::jetstream::JsAccount;
 use crate::leaf::{Link, Remote};
-use crate::router::{Delivered, Message, Sink, Subscription};
+use crate::router::{Delivered, FlushList, Message, Sink, Subscription};
 use crate::server::Server;
 pub use status::{State, UplinkView};
 
@@ -127,6 +128,24 @@ enum Reply {
     },
     /// The answer to API request number `id`.
     Api { id: u64, payload: Bytes },
+    /// The local PubAck for a message moved aside.
+    Local {
+        id: u64,
+        headers: Option<Bytes>,
+        payload: Bytes,
+    },
+    /// An operator's request to move a refused message aside (`$EDGELEAF.UPLINK.SKIP.<stream>`).
+    Skip { body: Bytes, reply: Option<Bytes> },
+}
+
+/// Where the operator's skip requests for `stream` arrive.
+pub fn skip_subject(stream: &str) -> String {
+    format!("$EDGELEAF.UPLINK.SKIP.{stream}")
+}
+
+/// Where a message moved aside is published; a local stream on it keeps them.
+pub fn rejected_subject(stream: &str) -> String {
+    format!("edgeleaf.rejected.{stream}")
 }
 
 /// The sink of the uplink's inbox subscription: `<inbox>.a.<seq>` for PubAcks and
@@ -158,6 +177,11 @@ impl Sink for Inbox {
                 id,
                 payload: Bytes::copy_from_slice(msg.payload),
             }),
+            Some(("s", n)) => n.parse().ok().map(|id| Reply::Local {
+                id,
+                headers: msg.headers.map(Bytes::copy_from_slice),
+                payload: Bytes::copy_from_slice(msg.payload),
+            }),
             _ => None,
         };
         match reply {
@@ -174,6 +198,33 @@ impl Sink for Inbox {
     fn forget(&self, _: &[u8]) {}
 }
 
+/// The sink of the operator's skip requests.
+struct SkipRequests {
+    cid: u64,
+    tx: mpsc::UnboundedSender<Reply>,
+}
+
+impl Sink for SkipRequests {
+    fn cid(&self) -> u64 {
+        self.cid
+    }
+
+    fn deliver(&self, _: &[u8], msg: &Message<'_>) -> Delivered {
+        let r = Reply::Skip {
+            body: Bytes::copy_from_slice(msg.payload),
+            reply: msg.reply.map(Bytes::copy_from_slice),
+        };
+        match self.tx.send(r) {
+            Ok(()) => Delivered::Queued,
+            Err(_) => Delivered::Closed,
+        }
+    }
+
+    fn wake(&self) {}
+
+    fn forget(&self, _: &[u8]) {}
+}
+
 /// Why a forwarding session ended.
 enum Stop {
     /// The link went down (or was never up): wait for it.
@@ -182,6 +233,9 @@ enum Stop {
     StreamChanged,
     /// The cloud refused or did not answer: blocked with this reason, retry later.
     Blocked(String),
+    /// The cloud refused the message with this seq: blocked as above, and the operator
+    /// may move that message aside.
+    Refused(u64, String),
 }
 
 /// The per-uplink task's state.
@@ -202,11 +256,16 @@ struct Forwarder {
     dropped: u64,
     /// When the monitoring view was last brought up to date (it reads the store).
     refreshed: Option<Instant>,
+    /// The message the cloud refused, while blocked on it.
+    refused: Option<(u64, String)>,
+    next_local: u64,
+    flush: FlushList,
 }
 
 async fn run(server: Arc<Server>, up: Arc<Uplink>, remote: Arc<Remote>, js: Arc<JsAccount>) {
     let feed = js.feed(&up.cfg.stream).await;
     let (tx, rx) = mpsc::unbounded_channel();
+    let sub_tx = tx.clone();
     let inbox = format!("_INBOX.{}", crate::jetstream::feed::random_token(22));
     let sink = Arc::new(Inbox {
         cid: server.next_cid(),
@@ -222,6 +281,27 @@ async fn run(server: Arc<Server>, up: Arc<Uplink>, remote: Arc<Remote>, js: Arc<
         Bytes::from_static(b"uplink"),
     ));
     remote.account.subscribe(sub.clone());
+    // Local PubAcks (a message moved aside) come from the stream's account.
+    let local_sub = (!Arc::ptr_eq(&remote.account, &js.account)).then(|| {
+        let s = Arc::new(Subscription::new(
+            sub.sink.clone(),
+            sub.subject.clone(),
+            None,
+            Bytes::from_static(b"uplink-local"),
+        ));
+        js.account.subscribe(s.clone());
+        s
+    });
+    let skip_sub = Arc::new(Subscription::new(
+        Arc::new(SkipRequests {
+            cid: server.next_cid(),
+            tx: sub_tx,
+        }),
+        Bytes::from(skip_subject(&up.cfg.stream)),
+        None,
+        Bytes::from_static(b"uplink-skip"),
+    ));
+    js.account.subscribe(skip_sub.clone());
     let mut f = Forwarder {
         server: server.clone(),
         up,
@@ -236,6 +316,9 @@ async fn run(server: Arc<Server>, up: Arc<Uplink>, remote: Arc<Remote>, js: Arc<
         total_forwarded: 0,
         dropped: 0,
         refreshed: None,
+        refused: None,
+        next_local: 0,
+        flush: FlushList::default(),
     };
     tokio::select! {
         _ = f.run() => {}
@@ -243,6 +326,10 @@ async fn run(server: Arc<Server>, up: Arc<Uplink>, remote: Arc<Remote>, js: Arc<
     }
     f.remote.set_uplinked(&f.up.cfg.stream, &[]);
     f.remote.account.unsubscribe(&sub);
+    f.js.account.unsubscribe(&skip_sub);
+    if let Some(s) = local_sub {
+        f.js.account.unsubscribe(&s);
+    }
 }
 
 impl Forwarder {
@@ -294,9 +381,10 @@ impl Forwarder {
             // Where the cloud is.
             self.set_state(State::Resuming, None);
             let incarnation = st.incarnation.clone();
+            self.refused = None;
             match self.resume(&link, &st).await {
                 Ok(()) => {}
-                Err(Stop::Blocked(why)) => {
+                Err(Stop::Blocked(why)) | Err(Stop::Refused(_, why)) => {
                     self.set_state(State::Blocked, Some(why));
                     self.refreshed = None;
                     self.refresh(&self.feed.state(), 0);
@@ -316,13 +404,23 @@ impl Forwarder {
                     self.refresh(&self.feed.state(), 0);
                     self.pause(&mut retry, &mut link_rx, &mut feed_rx).await;
                 }
+                Stop::Refused(seq, why) => {
+                    self.refused = Some((seq, why.clone()));
+                    self.up.view.lock().refused_seq = Some(seq);
+                    self.set_state(State::Blocked, Some(why));
+                    self.refreshed = None;
+                    self.refresh(&self.feed.state(), 0);
+                    self.pause(&mut retry, &mut link_rx, &mut feed_rx).await;
+                    self.refused = None;
+                    self.up.view.lock().refused_seq = None;
+                }
             }
         }
     }
 
     /// Waits before a retry (doubling each time), or until the link or stream changes.
     async fn pause(
-        &self,
+        &mut self,
         retry: &mut Duration,
         link_rx: &mut tokio::sync::watch::Receiver<u64>,
         feed_rx: &mut tokio::sync::watch::Receiver<u64>,
@@ -340,13 +438,161 @@ impl Forwarder {
                         return;
                     }
                 }
+                r = self.rx.recv() => match r {
+                    Some(Reply::Skip { body, reply }) => {
+                        if self.skip(&body, reply).await {
+                            *retry = RETRY_FIRST;
+                            return;
+                        }
+                    }
+                    Some(_) => {}
+                    None => return,
+                },
             }
         }
     }
 
+    /// Answers an operator's request on its reply subject.
+    fn answer(&mut self, reply: Option<&Bytes>, body: &serde_json::Value) {
+        let Some(to) = reply else { return };
+        let payload = body.to_string();
+        let msg = Message {
+            subject: to,
+            via: None,
+            reply: None,
+            headers: None,
+            payload: payload.as_bytes(),
+        };
+        self.js.account.publish(
+            &msg,
+            crate::router::Origin::client(0, true),
+            &mut self.flush,
+        );
+        self.flush.wake_all();
+    }
+
+    /// Refuses a skip request that arrived while not blocked on a refused message.
+    fn not_blocked(&mut self, reply: Option<Bytes>) {
+        let state = self.up.view.lock().state;
+        let body = serde_json::json!({
+            "error": format!(
+                "uplink of stream {:?} is not blocked on a message the cloud refused (state: {})",
+                self.up.cfg.stream,
+                state.key()
+            )
+        });
+        self.answer(reply.as_ref(), &body);
+    }
+
+    /// The operator's skip: the message the cloud refused is moved aside (stored by a local
+    /// stream on `edgeleaf.rejected.<stream>`, with the cloud's reason), and the uplink
+    /// goes on after it. Never done without this request. Returns whether it was moved.
+    async fn skip(&mut self, body: &[u8], reply: Option<Bytes>) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Req {
+            seq: u64,
+        }
+        let stream = self.up.cfg.stream.clone();
+        let fail = |f: &mut Self, why: String| {
+            warn!("Uplink of stream {stream:?}: skip request refused: {why}");
+            f.answer(reply.as_ref(), &serde_json::json!({ "error": why }));
+            false
+        };
+        let seq = match serde_json::from_slice::<Req>(body) {
+            Ok(r) => r.seq,
+            Err(e) => {
+                return fail(
+                    self,
+                    format!("expected {{\"seq\": <the refused message's seq>}}: {e}"),
+                )
+            }
+        };
+        let Some((at, why)) = self.refused.clone() else {
+            self.not_blocked(reply);
+            return false;
+        };
+        if seq != at {
+            return fail(
+                self,
+                format!("the uplink is blocked at seq {at}, not {seq}; only that message can be moved aside"),
+            );
+        }
+        let Some(log) = self.feed.state().log else {
+            return fail(self, "the stream does not exist".into());
+        };
+        let m = match log.get(seq) {
+            Ok(Some(m)) => m,
+            Ok(None) => return fail(self, format!("seq {seq} is no longer in the stream")),
+            Err(e) => return fail(self, format!("reading seq {seq} failed: {e}")),
+        };
+        let headers = wire::rejected_headers(m.headers.as_deref(), &m.subject, &why, seq);
+        self.next_local += 1;
+        let id = self.next_local;
+        let to = rejected_subject(&stream);
+        let ack_to = format!("{}.s.{id}", self.inbox);
+        let msg = Message {
+            subject: to.as_bytes(),
+            via: None,
+            reply: Some(ack_to.as_bytes()),
+            headers: Some(&headers),
+            payload: &m.payload,
+        };
+        let n = self.js.account.publish(
+            &msg,
+            crate::router::Origin::client(0, true),
+            &mut self.flush,
+        );
+        self.flush.wake_all();
+        if n == 0 {
+            return fail(
+                self,
+                format!("no local stream captures {to:?}; create one (e.g. subjects [\"edgeleaf.rejected.>\"]) to keep refused messages"),
+            );
+        }
+        let deadline = tokio::time::Instant::now() + API_TIMEOUT;
+        let stored = loop {
+            let r = tokio::select! {
+                r = self.rx.recv() => r,
+                _ = tokio::time::sleep_until(deadline) => None,
+            };
+            match r {
+                Some(Reply::Local {
+                    id: got,
+                    headers,
+                    payload,
+                }) if got == id => {
+                    break wire::pub_ack_of(headers.as_deref(), &payload);
+                }
+                Some(Reply::Skip { reply, .. }) => self.not_blocked(reply),
+                Some(_) => {}
+                None => {
+                    break Err(format!(
+                        "no PubAck from a local stream on {to:?} within {API_TIMEOUT:?}"
+                    ))
+                }
+            }
+        };
+        let (kept_in, kept_seq) = match stored {
+            Ok(v) => v,
+            Err(e) => return fail(self, format!("storing seq {seq} on {to:?} failed: {e}")),
+        };
+        warn!(
+            "Uplink of stream {stream:?}: seq {seq} (refused by the cloud: {why}) moved aside by the operator into stream {kept_in:?} as seq {kept_seq}"
+        );
+        self.forwarded = self.forwarded.max(seq);
+        self.js.forwarded(&stream, seq).await;
+        self.refused = None;
+        self.up.view.lock().skipped_msgs += 1;
+        self.answer(
+            reply.as_ref(),
+            &serde_json::json!({ "skipped": seq, "stream": kept_in, "seq": kept_seq }),
+        );
+        true
+    }
+
     /// Sends an API request to the cloud and waits for its answer.
     async fn api(&mut self, link: &Link, what: &str, body: &[u8]) -> Result<Bytes, Stop> {
-        let Some(prefix) = &self.up.cfg.api_prefix else {
+        let Some(prefix) = self.up.cfg.api_prefix.clone() else {
             return Err(Stop::Blocked("no cloud API prefix".into()));
         };
         self.next_api += 1;
@@ -368,6 +614,7 @@ impl Forwarder {
             };
             match r {
                 Some(Reply::Api { id: got, payload }) if got == id => return Ok(payload),
+                Some(Reply::Skip { reply, .. }) => self.not_blocked(reply),
                 // Late answers to earlier requests, and PubAcks of an earlier session.
                 Some(_) => continue,
                 None => return Err(Stop::LinkDown),
@@ -498,7 +745,7 @@ impl Forwarder {
                         if link.is_closed() {
                             return Stop::LinkDown;
                         }
-                        return Stop::Blocked(format!("seq {}: {e}", m.seq));
+                        return Stop::Refused(m.seq, format!("seq {} cannot go up: {e}", m.seq));
                     }
                     inflight.insert(m.seq, (size, Instant::now()));
                     bytes_in_flight += size;
@@ -545,7 +792,14 @@ impl Forwarder {
                         replies.push(r);
                     }
                     for r in replies {
-                        let Reply::Ack { seq, headers, payload } = r else { continue };
+                        let (seq, headers, payload) = match r {
+                            Reply::Ack { seq, headers, payload } => (seq, headers, payload),
+                            Reply::Skip { reply, .. } => {
+                                self.not_blocked(reply);
+                                continue;
+                            }
+                            _ => continue,
+                        };
                         if !inflight.contains_key(&seq) {
                             continue;
                         }
@@ -558,9 +812,7 @@ impl Forwarder {
                             Err(why) => {
                                 // Everything from here on stays, and is sent again later.
                                 self.ack_through(&inflight, last_sent).await;
-                                return Stop::Blocked(format!(
-                                    "the cloud refused seq {seq} (subject {prefix}...): {why}"
-                                ));
+                                return Stop::Refused(seq, format!("the cloud refused seq {seq}: {why}"));
                             }
                         }
                     }

@@ -1,6 +1,5 @@
 //! What an uplink is doing, for humans and monitoring: the view each uplink task keeps,
-//! its `/uplinkz` JSON, and `edgeleaf status`, which reads `/uplinkz` from a running
-//! edgeleaf and prints one block per uplink.
+//! its `/uplinkz` JSON, and the text `edgeleaf status` prints for it.
 
 use std::time::{Duration, SystemTime};
 
@@ -79,6 +78,11 @@ pub struct UplinkView {
     /// Messages removed locally (limits, discard old, deletes) before they were forwarded.
     pub dropped_msgs: u64,
     pub in_flight: usize,
+    /// The seq of the message the cloud refused, while blocked on it (the operator may
+    /// move it aside: `edgeleaf uplink skip`).
+    pub refused_seq: Option<u64>,
+    /// Messages moved aside by the operator since start.
+    pub skipped_msgs: u64,
     /// Messages per second acknowledged by the cloud, over the last second or so.
     pub rate: f64,
     pub updated: SystemTime,
@@ -106,6 +110,8 @@ impl UplinkView {
             forwarded_msgs: 0,
             dropped_msgs: 0,
             in_flight: 0,
+            refused_seq: None,
+            skipped_msgs: 0,
             rate: 0.0,
             updated: SystemTime::now(),
         }
@@ -140,6 +146,8 @@ impl UplinkView {
             "forwarded_msgs": self.forwarded_msgs,
             "dropped_msgs": self.dropped_msgs,
             "in_flight": self.in_flight,
+            "refused_seq": self.refused_seq,
+            "skipped_msgs": self.skipped_msgs,
             "rate_msgs_per_sec": (self.rate * 10.0).round() / 10.0,
         });
         if let Some(r) = &self.reason {
@@ -193,7 +201,14 @@ pub fn render(u: &Value) -> String {
         "resuming" => "RESUMING: link up, finding where the cloud stopped".to_string(),
         "forwarding" => "FORWARDING the backlog".to_string(),
         "connected" => "OK: connected and caught up".to_string(),
-        "blocked" => format!("BLOCKED: {}", s("reason")),
+        "blocked" => match u.get("refused_seq").and_then(Value::as_u64) {
+            Some(seq) => format!(
+                "BLOCKED: {}\n            (retried with backoff; to move seq {seq} aside: edgeleaf uplink skip {} {seq})",
+                s("reason"),
+                s("stream")
+            ),
+            None => format!("BLOCKED: {}", s("reason")),
+        },
         other => other.to_string(),
     };
     let mut out = format!(
@@ -235,90 +250,6 @@ pub fn render(u: &Value) -> String {
     };
     out.push_str(&format!("  resume:   {resume}\n"));
     out
-}
-
-/// `edgeleaf status [--monitor URL]`: prints every uplink of a running edgeleaf. Returns
-/// the process exit code: 0 when every uplink is connected or forwarding, 1 when one is
-/// not, 2 when edgeleaf cannot be asked.
-pub fn cli(args: &[String]) -> i32 {
-    let mut base = "http://127.0.0.1:8222".to_string();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--monitor" | "-m" => match it.next() {
-                Some(v) => base = v.clone(),
-                None => {
-                    eprintln!(
-                        "edgeleaf status: --monitor needs a URL such as http://127.0.0.1:8222"
-                    );
-                    return 2;
-                }
-            },
-            "-h" | "--help" => {
-                println!("Usage: edgeleaf status [--monitor http://127.0.0.1:8222]\n\nShows what each uplink is doing, read from the monitoring port's /uplinkz.");
-                return 0;
-            }
-            other => {
-                eprintln!("edgeleaf status: unknown argument {other:?} (expected --monitor URL)");
-                return 2;
-            }
-        }
-    }
-    let body = match http_get(&base, "/uplinkz") {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("edgeleaf status: {e}");
-            return 2;
-        }
-    };
-    let v: Value = match serde_json::from_str(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("edgeleaf status: {base}/uplinkz did not answer with JSON: {e}");
-            return 2;
-        }
-    };
-    let list = v["uplinks"].as_array().cloned().unwrap_or_default();
-    if list.is_empty() {
-        println!("no uplinks configured");
-        return 0;
-    }
-    let mut all_ok = true;
-    for u in &list {
-        print!("{}", render(u));
-        all_ok &= matches!(u["state"].as_str(), Some("connected" | "forwarding"));
-    }
-    if all_ok {
-        0
-    } else {
-        1
-    }
-}
-
-/// A plain HTTP/1.0 GET of `path` on `base` (`http://host:port`).
-fn http_get(base: &str, path: &str) -> Result<String, String> {
-    use std::io::{Read, Write};
-    let hostport = base
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("--monitor {base:?}: expected http://host:port"))?
-        .trim_end_matches('/');
-    let mut s = std::net::TcpStream::connect(hostport)
-        .map_err(|e| format!("cannot reach edgeleaf's monitoring port at {base}: {e}"))?;
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {hostport}\r\n\r\n").map_err(|e| e.to_string())?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp)
-        .map_err(|e| format!("reading {base}{path}: {e}"))?;
-    let (head, body) = resp
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("{base}{path}: not an HTTP answer"))?;
-    if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
-        return Err(format!(
-            "{base}{path} answered {:?} (is this edgeleaf with uplinks?)",
-            head.lines().next().unwrap_or("")
-        ));
-    }
-    Ok(body.to_string())
 }
 
 #[cfg(test)]

@@ -82,6 +82,55 @@ fn status(headers: Option<&[u8]>) -> Option<String> {
     (!rest.is_empty()).then(|| rest.to_string())
 }
 
+/// A header value must not break the header block: line breaks become spaces.
+fn one_line(v: &str) -> String {
+    v.replace(['\r', '\n'], " ")
+}
+
+/// The header block of a message moved aside: its own headers, plus the subject it had,
+/// the cloud's reason and its seq in the uplinked stream.
+pub fn rejected_headers(original: Option<&[u8]>, subject: &str, reason: &str, seq: u64) -> Vec<u8> {
+    let mut out = match original {
+        Some(h) if h.ends_with(b"\r\n\r\n") => h[..h.len() - 2].to_vec(),
+        _ => b"NATS/1.0\r\n".to_vec(),
+    };
+    out.extend_from_slice(
+        format!(
+            "Edgeleaf-Rejected-Subject: {}\r\nEdgeleaf-Rejected-Reason: {}\r\n{SEQ_HEADER}: {seq}\r\n\r\n",
+            one_line(subject),
+            one_line(reason)
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// Reads a PubAck: the stream that stored the message and its seq there.
+pub fn pub_ack_of(headers: Option<&[u8]>, payload: &[u8]) -> Result<(String, u64), String> {
+    if let Some(s) = status(headers) {
+        if s.starts_with("503") {
+            return Err("no stream captures this subject (503 no responders)".into());
+        }
+        return Err(format!("status {s} instead of a PubAck"));
+    }
+    let ack: Ack = serde_json::from_slice(payload).map_err(|e| {
+        format!(
+            "expected a PubAck, found {:?} ({e})",
+            String::from_utf8_lossy(&payload[..payload.len().min(200)])
+        )
+    })?;
+    if let Some(e) = ack.error {
+        return Err(e.text());
+    }
+    match (ack.stream, ack.seq) {
+        (Some(s), Some(q)) => Ok((s, q)),
+        _ => Err(format!(
+            "expected a PubAck, found {:?}",
+            String::from_utf8_lossy(&payload[..payload.len().min(200)])
+        )),
+    }
+}
+
 /// Checks a PubAck: Ok when the cloud stored the message (or already had it) in the
 /// expected stream; Err with the cloud's reason otherwise.
 pub fn pub_ack(
@@ -194,6 +243,16 @@ mod tests {
         .unwrap_err();
         assert_eq!(e, "maximum messages exceeded (code 503, err_code 10077)");
         let e = pub_ack(Some(b"NATS/1.0 503\r\n\r\n"), b"", "S").unwrap_err();
+        assert!(e.contains("no responders"), "{e}");
+        assert_eq!(
+            pub_ack_of(None, br#"{"stream":"R", "seq":9}"#),
+            Ok(("R".to_string(), 9))
+        );
+        let h = rejected_headers(Some(b"NATS/1.0\r\nA: 1\r\n\r\n"), "s.1", "too\r\nbig", 4);
+        assert_eq!(
+            String::from_utf8(h).unwrap(),
+            "NATS/1.0\r\nA: 1\r\nEdgeleaf-Rejected-Subject: s.1\r\nEdgeleaf-Rejected-Reason: too  big\r\nEdgeleaf-Seq: 4\r\n\r\n"
+        );
         assert!(e.contains("no responders"), "{e}");
         assert!(pub_ack(None, b"garbage", "S").is_err());
     }
