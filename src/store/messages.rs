@@ -51,6 +51,85 @@ struct Log {
     /// Tombstone bitmaps and the floor.
     tombs: sled::Tree,
     inner: Mutex<Inner>,
+    /// The batch read last, decoded: consumers read, redeliver and remove message after
+    /// message of the same batch, and each would otherwise cost sled lookups and a decode
+    /// of the whole batch. Only used under the `inner` lock; dropped whenever removals are
+    /// written (batches can be rewritten or dropped then).
+    cache: Mutex<Option<Arc<CachedBatch>>>,
+}
+
+/// One record's place in a cached batch value.
+struct Idx {
+    seq: u64,
+    time_ns: i64,
+    subject: (u32, u32),
+    headers: Option<(u32, u32)>,
+    payload: (u32, u32),
+}
+
+/// A decoded batch value with its bitmap as stored (`Inner::dirty` takes precedence).
+struct CachedBatch {
+    key: u64,
+    last: u64,
+    data: sled::IVec,
+    recs: Vec<Idx>,
+    tomb: Tomb,
+}
+
+impl CachedBatch {
+    /// Offsets are taken relative to `data` itself (a small IVec keeps its bytes inline,
+    /// so a clone of it lives elsewhere).
+    fn new(key: u64, data: sled::IVec, tomb: Tomb) -> Option<CachedBatch> {
+        let view = BatchView::new(&data)?;
+        let base = data.as_ptr() as usize;
+        let span = |b: &[u8]| {
+            let at = b.as_ptr() as usize - base;
+            (at as u32, (at + b.len()) as u32)
+        };
+        let recs: Vec<Idx> = (0..view.len())
+            .map(|i| {
+                let r = view.rec(i);
+                Idx {
+                    seq: r.seq,
+                    time_ns: r.time_ns,
+                    subject: span(r.subject.as_bytes()),
+                    headers: r.headers.map(span),
+                    payload: span(r.payload),
+                }
+            })
+            .collect();
+        Some(CachedBatch {
+            key,
+            last: recs.last().map_or(0, |r| r.seq),
+            data,
+            recs,
+            tomb,
+        })
+    }
+
+    fn rec(&self, i: usize) -> Rec<'_> {
+        let x = &self.recs[i];
+        let at = |(a, b): (u32, u32)| &self.data[a as usize..b as usize];
+        Rec {
+            seq: x.seq,
+            time_ns: x.time_ns,
+            // Checked as UTF-8 when the view was decoded.
+            subject: std::str::from_utf8(at(x.subject)).unwrap_or(""),
+            headers: x.headers.map(at),
+            payload: at(x.payload),
+        }
+    }
+
+    fn lower_bound(&self, seq: u64) -> usize {
+        self.recs.partition_point(|r| r.seq < seq)
+    }
+
+    fn removed(&self, inner: &Inner, i: usize) -> bool {
+        match inner.dirty.get(&self.key) {
+            Some(t) => t.get(i),
+            None => self.tomb.get(i),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -123,6 +202,42 @@ impl Log {
             .map_err(self.err("read tombstones"))?
             .map(|v| Tomb::decode(&v))
             .unwrap_or_default())
+    }
+
+    /// The decoded batch holding `seq` (from the cache when it is the last one read).
+    /// None when no batch covers `seq`.
+    fn cached_for(&self, inner: &Inner, seq: u64) -> Result<Option<Arc<CachedBatch>>, StoreError> {
+        let mut cache = self.cache.lock();
+        if let Some(c) = cache.as_ref() {
+            if c.key <= seq && seq <= c.last {
+                return Ok(Some(c.clone()));
+            }
+        }
+        let Some((_, tree, key)) = self.batch_at_or_before(inner, seq)? else {
+            return Ok(None);
+        };
+        let Some(v) = tree.get(be(key)).map_err(self.err("read batch"))? else {
+            return Ok(None);
+        };
+        let tomb = match self
+            .tombs
+            .get(self.key(TOMB, key))
+            .map_err(self.err("read tombstones"))?
+        {
+            Some(t) => Tomb::decode(&t),
+            None => Tomb::default(),
+        };
+        let c = Arc::new(
+            CachedBatch::new(key, v, tomb).ok_or_else(|| StoreError::Corrupt {
+                stream: self.stream.clone(),
+                key_seq: key,
+            })?,
+        );
+        if c.recs.is_empty() || seq > c.last {
+            return Ok(None);
+        }
+        *cache = Some(c.clone());
+        Ok(Some(c))
     }
 
     fn chunk_name(&self, key: u64) -> Vec<u8> {
@@ -235,10 +350,17 @@ impl Log {
             return Ok(());
         }
         let mut found = None;
-        self.scan_fwd(inner, from, &mut |_, r| {
-            found = Some((r.seq, r.time_ns));
-            ControlFlow::Break(())
-        })?;
+        if let Some(c) = self.cached_for(inner, from)? {
+            found = (c.lower_bound(from)..c.recs.len())
+                .find(|i| !c.removed(inner, *i))
+                .map(|i| (c.recs[i].seq, c.recs[i].time_ns));
+        }
+        if found.is_none() {
+            self.scan_fwd(inner, from, &mut |_, r| {
+                found = Some((r.seq, r.time_ns));
+                ControlFlow::Break(())
+            })?;
+        }
         if let Some((seq, ts)) = found {
             inner.state.first_seq = seq;
             inner.state.first_ts = ts;
@@ -260,6 +382,7 @@ impl Log {
         if inner.dirty.is_empty() {
             return Ok(());
         }
+        *self.cache.lock() = None;
         let dirty = std::mem::take(&mut inner.dirty);
         let front = inner.chunks.keys().next().copied();
         let mut tomb_ops = sled::Batch::default();
@@ -385,6 +508,7 @@ impl Messages {
             db,
             tombs,
             inner: Mutex::new(Inner::default()),
+            cache: Mutex::new(None),
         };
         let mut inner = Inner::default();
         let cp = chunk_prefix(&log.prefix);
@@ -444,6 +568,7 @@ impl Messages {
     }
 
     pub(crate) fn mark_deleted(&self) {
+        *self.sh.cache.lock() = None;
         let mut g = self.sh.inner.lock();
         *g = Inner::default();
         g.deleted = true;
@@ -527,14 +652,14 @@ impl Messages {
         if seq < g.state.first_seq || seq > g.state.last_seq || g.state.msgs == 0 {
             return Ok(None);
         }
-        let mut out = None;
-        self.sh.scan_fwd(&g, seq, &mut |_, r| {
-            if r.seq == seq {
-                out = Some(r.to_msg());
-            }
-            ControlFlow::Break(())
-        })?;
-        Ok(out)
+        let Some(c) = self.sh.cached_for(&g, seq)? else {
+            return Ok(None);
+        };
+        let i = c.lower_bound(seq);
+        if i < c.recs.len() && c.recs[i].seq == seq && !c.removed(&g, i) {
+            return Ok(Some(c.rec(i).to_msg()));
+        }
+        Ok(None)
     }
 
     /// The first present message with seq >= `from` whose subject passes `filter`.
@@ -547,16 +672,35 @@ impl Messages {
         if g.state.msgs == 0 {
             return Ok(None);
         }
-        let mut out = None;
-        self.sh
-            .scan_fwd(&g, from.max(g.state.first_seq), &mut |_, r| {
-                if filter(r.subject) {
-                    out = Some(r.to_msg());
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
+        // Batch by batch through the cache; a gap between batches (a purge past the end
+        // moved last_seq) falls back to scanning.
+        let mut from = from.max(g.state.first_seq);
+        while from <= g.state.last_seq {
+            let Some(c) = self.sh.cached_for(&g, from)? else {
+                break;
+            };
+            for i in c.lower_bound(from)..c.recs.len() {
+                if !c.removed(&g, i) {
+                    let r = c.rec(i);
+                    if filter(r.subject) {
+                        return Ok(Some(r.to_msg()));
+                    }
                 }
-            })?;
+            }
+            from = c.last + 1;
+        }
+        if from > g.state.last_seq {
+            return Ok(None);
+        }
+        let mut out = None;
+        self.sh.scan_fwd(&g, from, &mut |_, r| {
+            if filter(r.subject) {
+                out = Some(r.to_msg());
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?;
         Ok(out)
     }
 
@@ -613,24 +757,21 @@ impl Messages {
         if g.state.msgs == 0 || seq < g.state.first_seq || seq > g.state.last_seq {
             return Ok(false);
         }
-        let Some((_, tree, key)) = self.sh.batch_at_or_before(&g, seq)? else {
+        let Some(c) = self.sh.cached_for(&g, seq)? else {
             return Ok(false);
         };
-        let Some(v) = tree.get(be(key)).map_err(self.sh.err("read batch"))? else {
-            return Ok(false);
-        };
-        let view = self.sh.view(key, &v)?;
-        let i = view.lower_bound(seq);
-        if i >= view.len() || view.seq(i) != seq {
+        let i = c.lower_bound(seq);
+        if i >= c.recs.len() || c.recs[i].seq != seq || c.removed(&g, i) {
             return Ok(false);
         }
-        let mut tomb = self.sh.tomb(&g, key)?;
-        if tomb.get(i) {
-            return Ok(false);
-        }
+        let mut tomb = g
+            .dirty
+            .get(&c.key)
+            .cloned()
+            .unwrap_or_else(|| c.tomb.clone());
         tomb.set(i);
-        g.dirty.insert(key, tomb);
-        let r = view.rec(i);
+        g.dirty.insert(c.key, tomb);
+        let r = c.rec(i);
         g.count_out(r.subject, r.size());
         if seq == g.state.first_seq {
             self.sh.fix_first(&mut g, seq + 1)?;
