@@ -997,7 +997,16 @@ impl Engine {
         }
         let from = s.uplink_forwarded + 1;
         s.uplink_forwarded = seq;
-        s.uplink_dirty = true;
+        // The record goes to the store before the removals: sled recovers a prefix of its
+        // writes, so after a crash removed messages are never mistaken for messages lost
+        // before they were forwarded.
+        let store = if s.memory { &self.memory } else { &self.file };
+        let key = store_name(&self.acc.account.name, name);
+        if let Err(e) = store.save_consumer(&key, UPLINK_RECORD, &seq.to_le_bytes()) {
+            warn!("JetStream stream {name:?}: saving the uplink's progress failed: {e}");
+            s.uplink_dirty = true;
+        }
+        self.unflushed_since.get_or_insert_with(Instant::now);
         match s.config.retention {
             api::RetentionPolicy::WorkQueue => {
                 if let Err(e) = s.msgs.purge(Some(seq + 1), None, &|_| true) {

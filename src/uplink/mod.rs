@@ -46,6 +46,8 @@ const API_TIMEOUT: Duration = Duration::from_secs(3);
 /// Retry waits after a failure: doubling from the first to the last.
 const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(10);
+/// While waiting or blocked, the monitoring view is refreshed this often.
+const VIEW_EVERY: Duration = Duration::from_millis(250);
 
 /// One configured uplink, as monitoring sees it.
 pub struct Uplink {
@@ -360,6 +362,7 @@ impl Forwarder {
             let Some(log) = st.log.clone() else {
                 self.remote.set_uplinked(&self.up.cfg.stream, &[]);
                 self.set_state(State::WaitingForStream, None);
+                self.refreshed = None;
                 self.refresh(&st, 0);
                 let _ = feed_rx.changed().await;
                 continue;
@@ -370,9 +373,12 @@ impl Forwarder {
             let Some(link) = self.remote.link().filter(|l| !l.is_closed()) else {
                 self.set_state(State::WaitingForLink, None);
                 self.refresh(&st, 0);
+                // New messages change the feed; the view is brought up to date at least
+                // every VIEW_EVERY however fast they come.
                 tokio::select! {
                     _ = link_rx.changed() => {}
                     _ = feed_rx.changed() => {}
+                    _ = tokio::time::sleep(VIEW_EVERY) => {}
                 }
                 continue;
             };
@@ -431,6 +437,10 @@ impl Forwarder {
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(until) => return,
+                _ = tokio::time::sleep(VIEW_EVERY) => {
+                    let st = self.feed.state();
+                    self.refresh(&st, 0);
+                }
                 r = link_rx.changed() => if r.is_ok() { return },
                 // New messages change the feed too; only a re-created stream ends the wait.
                 r = feed_rx.changed() => {
@@ -829,6 +839,8 @@ impl Forwarder {
                 _ = link_rx.changed() => {
                     return Stop::LinkDown;
                 }
+                // Keeps the view current while waiting for acks.
+                _ = tokio::time::sleep(VIEW_EVERY) => {}
                 _ = sleep => {
                     if timeout_at.is_some_and(|t| Instant::now() >= t) {
                         let seq = inflight.keys().next().copied().unwrap_or(0);
@@ -864,7 +876,7 @@ impl Forwarder {
         let now = Instant::now();
         if self
             .refreshed
-            .is_some_and(|t| now.duration_since(t) < Duration::from_millis(200))
+            .is_some_and(|t| now.duration_since(t) < VIEW_EVERY / 2)
         {
             self.up.view.lock().in_flight = in_flight;
             return;
