@@ -298,6 +298,7 @@ fn app_headers(i: u64) -> Option<HeaderMap> {
 async fn publish_acked(js: &jetstream::Context, tag: &str, idx: Range<u64>, first_seq: u64) {
     let mut pending = std::collections::VecDeque::new();
     let start = idx.start;
+    let (t0, count) = (Instant::now(), idx.end - idx.start);
     let check = |i: u64, ack: Result<jetstream::publish::PublishAck, PublishError>| {
         let ack = ack.unwrap_or_else(|e| panic!("publish {tag}-{i} on the edge: no PubAck: {e}"));
         assert_eq!(
@@ -321,6 +322,10 @@ async fn publish_acked(js: &jetstream::Context, tag: &str, idx: Range<u64>, firs
     for (i, fut) in pending {
         check(i, fut.await);
     }
+    eprintln!(
+        "published {count} ({tag}) on the edge in {:?}",
+        t0.elapsed()
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -432,8 +437,13 @@ async fn stream_msgs(js: &jetstream::Context, name: &str) -> Result<u64, String>
 /// work-queue stream is empty (everything acked by the cloud, so nothing more goes up).
 /// Fails when neither count moved for `STALL`, with both counts, /uplinkz and the log.
 async fn wait_drained(s: &Setup, cloud_stream: &str, n: u64) {
+    let t0 = Instant::now();
     wait_cloud_msgs(s, cloud_stream, n).await;
     wait_local_msgs(s, 0).await;
+    eprintln!(
+        "{n} in the cloud, the edge's stream empty, after {:?}",
+        t0.elapsed()
+    );
 }
 
 /// Polls the cloud stream until it holds at least `n` messages (progress-based deadline).

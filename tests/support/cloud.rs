@@ -697,15 +697,19 @@ leafnodes {{
             !matches!(self.broker.child.try_wait(), Ok(None)),
             "the edge is still running"
         );
-        let mut config = self.config.replace(
-            "listen: \"127.0.0.1:-1\"",
-            &format!("listen: \"127.0.0.1:{}\"", self.broker.port),
-        );
-        if let Some(http) = self.broker.http_port {
+        let mut config = self.config.clone();
+        // Both syntaxes: `listen: "..."` and TOML's `listen = "..."`.
+        for sep in [": ", " = "] {
             config = config.replace(
-                "http: \"127.0.0.1:-1\"",
-                &format!("http: \"127.0.0.1:{http}\""),
+                &format!("listen{sep}\"127.0.0.1:-1\""),
+                &format!("listen{sep}\"127.0.0.1:{}\"", self.broker.port),
             );
+            if let Some(http) = self.broker.http_port {
+                config = config.replace(
+                    &format!("http{sep}\"127.0.0.1:-1\""),
+                    &format!("http{sep}\"127.0.0.1:{http}\""),
+                );
+            }
         }
         let deadline = Instant::now() + WAIT;
         self.broker = loop {
