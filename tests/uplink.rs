@@ -813,6 +813,11 @@ async fn cloud_edge_scenario(variant: Variant) {
         .unwrap_or_else(|e| panic!("{variant:?} cloud: the consumer's messages:\n{e}"));
     wait_local_msgs(&s, 0).await;
     expect_caught_up(&s, n, &incs[0]).await;
+    let all = http_json(s.edge.broker.http_port.unwrap(), "/uplinkz").expect("/uplinkz");
+    assert!(
+        all["server_id"].as_str().is_some_and(|id| !id.is_empty()) && all["now"].is_string(),
+        "/uplinkz: {all}"
+    );
 
     // With the link up, a new message goes up at once (no poll interval to wait for).
     publish_acked(&s.edge_js, "m", n..n + 1, n + 1).await;
@@ -1096,6 +1101,11 @@ async fn reflashed_device(variant: Variant) {
     s.edge.start_again();
     s.reconnect_edge_clients().await;
     s.cloud.wait_leaf_connected(&CLUSTER1, EDGE_NAME).await;
+    // The uplink is configured, its stream is not there (yet): the status says so.
+    wait_uplink(&s.edge, "state waiting_for_stream", |u| {
+        u["state"] == "waiting_for_stream"
+    })
+    .await;
     create_local_stream(&s.edge_js).await;
     publish_acked(&s.edge_js, "g2", 0..n, 1).await;
 
