@@ -173,16 +173,20 @@ async fn create_cloud_stream(js: &jetstream::Context, cfg: stream::Config) {
 }
 
 /// The edge's work-queue stream, as the device's programs would create it.
-async fn create_local_stream(js: &jetstream::Context) {
-    js.create_stream(stream::Config {
+fn local_stream_config() -> stream::Config {
+    stream::Config {
         name: STREAM.into(),
         subjects: vec!["mysqldb2.>".into()],
         retention: stream::RetentionPolicy::WorkQueue,
         storage: stream::StorageType::File,
         ..Default::default()
-    })
-    .await
-    .unwrap_or_else(|e| panic!("creating the local stream on the edge: {e}"));
+    }
+}
+
+async fn create_local_stream(js: &jetstream::Context) {
+    js.create_stream(local_stream_config())
+        .await
+        .unwrap_or_else(|e| panic!("creating the local stream on the edge: {e}"));
 }
 
 /// The edge's config beyond the leaf remote: JetStream in `store` and the uplink of
@@ -199,6 +203,16 @@ fn edge_extra(variant: Variant, store: &TempDir, uplink_extra: &str) -> String {
 /// and, if `cloud_stream` is given, the cloud stream; then the edge with the uplink, waits
 /// for its link and creates the local stream.
 async fn setup(variant: Variant, proxies: bool, cloud_stream: Option<CloudStream>) -> Setup {
+    setup_with(variant, proxies, cloud_stream, local_stream_config()).await
+}
+
+/// As `setup`, with `local` as the edge's stream.
+async fn setup_with(
+    variant: Variant,
+    proxies: bool,
+    cloud_stream: Option<CloudStream>,
+    local: stream::Config,
+) -> Setup {
     let cloud = variant.cloud(proxies);
     let cloud_js = jetstream::new(cloud.client(CLOUD_CLIENT_NODE).await);
     if let Some(cs) = cloud_stream {
@@ -214,7 +228,10 @@ async fn setup(variant: Variant, proxies: bool, cloud_stream: Option<CloudStream
     cloud.wait_leaf_connected(&CLUSTER1, EDGE_NAME).await;
     let edge_nc = edge.client().await;
     let edge_js = jetstream::new(edge_nc.clone());
-    create_local_stream(&edge_js).await;
+    edge_js
+        .create_stream(local)
+        .await
+        .unwrap_or_else(|e| panic!("creating the local stream on the edge: {e}"));
     Setup {
         variant,
         cloud,
@@ -403,6 +420,11 @@ async fn expect_waiting_for_link(s: &Setup, backlog: u64) {
 
 /// After a drain: connected, nothing left, the last local sequence acked by the cloud.
 async fn expect_caught_up(s: &Setup, last_seq: u64, incarnation: &str) {
+    expect_caught_up_dropped(s, last_seq, incarnation, 0).await
+}
+
+/// As `expect_caught_up`, with `dropped` messages the local limits discarded unsent.
+async fn expect_caught_up_dropped(s: &Setup, last_seq: u64, incarnation: &str, dropped: u64) {
     let u = wait_uplink(
         &s.edge,
         &format!("state connected, backlog 0, last_acked_seq {last_seq}"),
@@ -426,7 +448,7 @@ async fn expect_caught_up(s: &Setup, last_seq: u64, incarnation: &str) {
         u["oldest_unsent_age_ms"].is_null(),
         "oldest_unsent_age_ms with nothing unsent: {u}"
     );
-    assert_eq!(u["dropped_msgs"].as_u64(), Some(0), "{u}");
+    assert_eq!(u["dropped_msgs"].as_u64(), Some(dropped), "{u}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1119,6 +1141,83 @@ async fn reflashed_device(variant: Variant) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Local limits still apply while the link is down: with discard old the oldest unsent
+// messages go (and are counted), with discard new the publisher is refused.
+
+both_clouds!(
+    local_limits_discard_old,
+    local_limits_discard_old_no_domain,
+    local_limits_discard_old_domain
+);
+async fn local_limits_discard_old(variant: Variant) {
+    let max = 100u64;
+    let s = setup_with(
+        variant,
+        true,
+        Some(LIMITS),
+        stream::Config {
+            max_messages: max as i64,
+            discard: stream::DiscardPolicy::Old,
+            ..local_stream_config()
+        },
+    )
+    .await;
+    s.cut().await;
+    let n = max + max / 2;
+    publish_acked(&s.edge_js, "m", 0..n, 1).await;
+    wait_local_msgs(&s, max).await;
+    let u = wait_uplink(
+        &s.edge,
+        &format!("{} dropped and a backlog of {max}", n - max),
+        |u| u["dropped_msgs"].as_u64() == Some(n - max) && u["backlog_msgs"].as_u64() == Some(max),
+    )
+    .await;
+    assert_eq!(u["state"], "waiting_for_link", "{u}");
+    s.resume().await;
+    wait_drained(&s, STREAM, max).await;
+    // The newest `max`: payload indexes n-max.., local sequences n-max+1..
+    let incs = expect_cloud(
+        &s,
+        STREAM,
+        &[Run::new("m", n - max..n, n - max + 1)],
+        SUBJECT,
+    )
+    .await;
+    expect_caught_up_dropped(&s, n, &incs[0], n - max).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_limits_discard_new_no_domain() {
+    let max = 100u64;
+    let s = setup_with(
+        Variant::NoDomain,
+        true,
+        Some(LIMITS),
+        stream::Config {
+            max_messages: max as i64,
+            discard: stream::DiscardPolicy::New,
+            ..local_stream_config()
+        },
+    )
+    .await;
+    s.cut().await;
+    publish_acked(&s.edge_js, "m", 0..max, 1).await;
+    let refused = s
+        .edge_js
+        .publish(SUBJECT, payload("m", max))
+        .await
+        .expect("publish")
+        .await;
+    assert!(
+        refused.is_err(),
+        "a full discard-new stream took one more: {refused:?}"
+    );
+    expect_waiting_for_link(&s, max).await;
+    s.resume().await;
+    expect_all_forwarded(&s, max).await;
+}
+
+// ---------------------------------------------------------------------------------------
 // The TOML form, with a subject prefix, another cloud stream name and `api_prefix`.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1178,9 +1277,38 @@ ack_timeout = "5s"
         edge_nc,
         store,
     };
+    // Invariant 3, one path per message: with the prefix, nothing may ever show up in the
+    // cloud under the original subject (a core copy over the leaf would). The probe
+    // subscription is made after the watched one on the same connection: once the probe's
+    // interest reached the edge, so has the watched one's.
+    let watcher = s.cloud.client(C1N1).await;
+    let mut watched = watcher
+        .subscribe("mysqldb2.>")
+        .await
+        .expect("cloud subscription");
+    let probe = unique_subject("uplinkprobe");
+    let mut probe_sub = watcher.subscribe(probe.clone()).await.expect("probe sub");
+    watcher.flush().await.expect("flush");
+    until_delivered(&s.edge_nc, &probe, &mut probe_sub).await;
+
     let n = small_n();
     publish_acked(&s.edge_js, "m", 0..n, 1).await;
     wait_drained(&s, cloud_name, n).await;
+    // Everything went up; anything on the original subject would have arrived by now,
+    // ahead of a last probe along the same path.
+    until_delivered(&s.edge_nc, &probe, &mut probe_sub).await;
+    let leaked: Vec<String> = std::iter::from_fn(|| {
+        futures::FutureExt::now_or_never(watched.next())
+            .flatten()
+            .map(|m| m.subject.to_string())
+    })
+    .collect();
+    assert!(
+        leaked.is_empty(),
+        "{} messages reached the cloud under the original subject (a second path besides the uplink), e.g. {:?}",
+        leaked.len(),
+        leaked.iter().take(3).collect::<Vec<_>>()
+    );
     let incs = expect_cloud(
         &s,
         cloud_name,
