@@ -886,6 +886,20 @@ async fn outage(variant: Variant) {
     );
     s.resume().await;
     expect_all_forwarded(&s, n).await;
+    let u = uplink_status(&s.edge).expect("/uplinkz");
+    assert!(
+        u["forwarded_msgs"].as_u64().is_some_and(|f| f >= n),
+        "forwarded_msgs after forwarding {n}: {u}"
+    );
+    if variant == Variant::NoDomain {
+        // Without the cloud's domain the uplink can only lean on the duplicate window, and
+        // must say so at startup.
+        assert!(
+            s.edge.log_text().to_lowercase().contains("duplicate"),
+            "no word in the edge's log about relying on the cloud's duplicate window:\n{}",
+            log_tail(&s.edge)
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
