@@ -1,7 +1,9 @@
 //! The store-and-forward uplink (issue 6): a local work-queue stream on the edge is
 //! forwarded to a stream of the real cloud supercluster (support/cloud.rs), every message
 //! once and in publish order, across link cuts, a flapping link, kill -9 of the edge, the
-//! loss of the hub node, a cloud stream that does not exist yet and a reflashed device.
+//! loss of the hub node, a cloud stream that does not exist yet and a reflashed device
+//! (the issue's eight scenarios); plus local limits while the link is down, the TOML form
+//! with a subject prefix (and invariant 3: no second path), and `/uplinkz` throughout.
 //!
 //! Each scenario runs against two clouds: one without a JetStream domain (the uplink can
 //! only resume through the cloud stream's duplicate window) and one with the domain `hub`
@@ -206,10 +208,10 @@ async fn create_local_stream(js: &jetstream::Context) {
 }
 
 /// The edge's config beyond the leaf remote: JetStream in `store` and the uplink of
-/// `mysqldb2` (plus `uplink_extra` keys inside the uplink block).
-fn edge_extra(variant: Variant, store: &TempDir, uplink_extra: &str) -> String {
+/// `mysqldb2`, in nats-server syntax.
+fn edge_extra(variant: Variant, store: &TempDir) -> String {
     format!(
-        "jetstream {{ store_dir: \"{}\" }}\nuplink: [ {{ stream: {STREAM}{}{uplink_extra} }} ]\n",
+        "jetstream {{ store_dir: \"{}\" }}\nuplink: [ {{ stream: {STREAM}{} }} ]\n",
         store.path.display(),
         variant.uplink_keys()
     )
@@ -241,7 +243,7 @@ async fn setup_with(
     } else {
         cloud.leaf_urls_cluster1("leaf", "leaf")
     };
-    let edge = Edge::start(Impl::Edgeleaf, &urls, &edge_extra(variant, &store, ""));
+    let edge = Edge::start(Impl::Edgeleaf, &urls, &edge_extra(variant, &store));
     cloud.wait_leaf_connected(&CLUSTER1, EDGE_NAME).await;
     let edge_nc = edge.client().await;
     let edge_js = jetstream::new(edge_nc.clone());
