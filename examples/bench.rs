@@ -56,9 +56,11 @@ usage: scripts/bench.sh [options]
   --window-mib N     undelivered bytes a publisher may have in flight per receiver (default 8)
   --only LIST        comma-separated subset of: pubsub16,pubsub128,fanout,queue,reqreply,
                      leaf_up16,leaf_up128,leaf_down16,leaf_interest,js_pub1,js_pub4,js_pull,
-                     js_ack_latency; `leaf` names the four leaf scenarios, `js` the four
-                     JetStream ones, `local` the five core ones
-                     (JetStream runs publish --msgs / 25 messages, at least 1000)
+                     js_ack_latency,uplink_drain; `leaf` names the four leaf scenarios, `js`
+                     the four JetStream ones, `local` the five core ones, `uplink` the
+                     uplink drain (not run by default)
+                     (JetStream runs publish --msgs / 25 messages, at least 1000; the
+                     uplink drain's backlog is --msgs / 5, 1,000,000 by default)
   --servers LIST     run only these (nats-server,edgeleaf; default both), e.g. for profiling
   --edgeleaf PATH    edgeleaf binary (default: target/release/edgeleaf next to this example)
   --nats-server PATH nats-server binary (default: nats-server on PATH, else /usr/sbin/nats-server)";
@@ -70,7 +72,7 @@ fn parse_opts() -> Result<Opts, String> {
         secs: 10.0,
         requests: 20_000,
         window_mib: WINDOW_MIB,
-        only: Scenario::ALL.to_vec(),
+        only: Scenario::DEFAULT.to_vec(),
         servers: vec![Kind::Nats, Kind::Edgeleaf],
         edgeleaf: default_edgeleaf(),
         nats_server: default_nats_server(),
@@ -98,9 +100,10 @@ fn parse_opts() -> Result<Opts, String> {
                             .collect(),
                         "local" => Scenario::ALL
                             .into_iter()
-                            .filter(|sc| !sc.is_leaf() && !sc.is_js())
+                            .filter(|sc| sc.is_local())
                             .collect(),
                         "js" => Scenario::ALL.into_iter().filter(|sc| sc.is_js()).collect(),
+                        "uplink" => vec![Scenario::UplinkDrain],
                         _ => vec![Scenario::ALL
                             .into_iter()
                             .find(|sc| sc.key() == s)
@@ -337,6 +340,32 @@ impl Server {
         (utime / clk_tck(), stime / clk_tck())
     }
 
+    /// SIGTERM, then up to `wait` for the process to exit (it is killed on drop anyway).
+    fn stop(&self, wait: Duration) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status();
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            let exited = children()
+                .lock()
+                .ok()
+                .and_then(|mut m| m.get_mut(&self.pid).map(|c| c.try_wait()))
+                .map(|r| !matches!(r, Ok(None)))
+                .unwrap_or(true);
+            if exited {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Resets the process's peak RSS (VmHWM) to its current RSS, so that a later VmHWM
+    /// covers only what came after. False where the kernel does not allow it.
+    fn reset_peak_rss(&self) -> bool {
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid), "5").is_ok()
+    }
+
     /// A field of /proc/<pid>/status in KiB (VmRSS, VmHWM).
     fn status_kib(&self, field: &str) -> f64 {
         let Ok(s) = std::fs::read_to_string(format!("/proc/{}/status", self.pid)) else {
@@ -504,10 +533,32 @@ enum Scenario {
     JsPull,
     /// JetStream: one publish at a time, publish -> PubAck latency.
     JsAckLatency,
+    /// Store and forward: a backlog built on the edge while its link was down, drained
+    /// into a cloud stream once it is up (edgeleaf's uplink vs a nats-server edge sourced
+    /// by the cloud stream).
+    UplinkDrain,
 }
 
 impl Scenario {
-    const ALL: [Scenario; 13] = [
+    const ALL: [Scenario; 14] = [
+        Scenario::PubSub16,
+        Scenario::PubSub128,
+        Scenario::FanOut,
+        Scenario::Queue,
+        Scenario::ReqReply,
+        Scenario::LeafUp16,
+        Scenario::LeafUp128,
+        Scenario::LeafDown16,
+        Scenario::LeafInterest,
+        Scenario::JsPub1,
+        Scenario::JsPub4,
+        Scenario::JsPull,
+        Scenario::JsAckLatency,
+        Scenario::UplinkDrain,
+    ];
+    /// What runs without `--only`: the uplink drain takes minutes per run, so it is asked
+    /// for by name (`--only uplink`).
+    const DEFAULT: [Scenario; 13] = [
         Scenario::PubSub16,
         Scenario::PubSub128,
         Scenario::FanOut,
@@ -522,6 +573,13 @@ impl Scenario {
         Scenario::JsPull,
         Scenario::JsAckLatency,
     ];
+    fn is_uplink(self) -> bool {
+        self == Scenario::UplinkDrain
+    }
+    /// A single server on its own (the core scenarios).
+    fn is_local(self) -> bool {
+        !self.is_leaf() && !self.is_js() && !self.is_uplink()
+    }
     fn is_js(self) -> bool {
         matches!(
             self,
@@ -541,7 +599,10 @@ impl Scenario {
     fn is_throughput(self) -> bool {
         !matches!(
             self,
-            Scenario::ReqReply | Scenario::LeafInterest | Scenario::JsAckLatency
+            Scenario::ReqReply
+                | Scenario::LeafInterest
+                | Scenario::JsAckLatency
+                | Scenario::UplinkDrain
         )
     }
     fn key(self) -> &'static str {
@@ -559,6 +620,7 @@ impl Scenario {
             Scenario::JsPub4 => "js_pub4",
             Scenario::JsPull => "js_pull",
             Scenario::JsAckLatency => "js_ack_latency",
+            Scenario::UplinkDrain => "uplink_drain",
         }
     }
     fn title(self) -> &'static str {
@@ -576,6 +638,7 @@ impl Scenario {
             Scenario::JsPub4 => "JetStream: 4 publishers, acked, 256 in flight each, 128 B",
             Scenario::JsPull => "JetStream: pull consumer, batch 256, explicit acks, 128 B",
             Scenario::JsAckLatency => "JetStream: publish -> PubAck, one at a time, 128 B",
+            Scenario::UplinkDrain => "uplink: drain an edge backlog into the cloud stream, 256 B",
         }
     }
     /// (payload size, subscribers, queue group?)
@@ -593,6 +656,7 @@ impl Scenario {
             Scenario::JsPub1 | Scenario::JsPub4 | Scenario::JsPull | Scenario::JsAckLatency => {
                 (JS_PAYLOAD, 0, false)
             }
+            Scenario::UplinkDrain => (UPLINK_PAYLOAD, 0, false),
         }
     }
 }
@@ -615,6 +679,10 @@ struct Sample {
     /// subscribing on a linked edge and after a hub restart.
     interest_ms: f64,
     reconnect_ms: f64,
+    /// Uplink drain: seconds from "the link is up and the cloud stream exists" until the
+    /// cloud stream holds the whole backlog, and the acked publish rate of the fill.
+    drain_secs: f64,
+    fill_rate: f64,
 }
 
 struct SubState {
@@ -1445,7 +1513,16 @@ struct JsConn {
 impl JsConn {
     /// Connects and subscribes to `inbox` (sid 1); returns once the SUB is in place.
     async fn open(addr: &str, inbox: &str) -> Result<JsConn, String> {
-        let (r, w) = connect(addr).await?;
+        Self::open_as(addr, inbox, None).await
+    }
+
+    /// As `open`, as `user`/`pass` when given.
+    async fn open_as(
+        addr: &str,
+        inbox: &str,
+        auth: Option<(&str, &str)>,
+    ) -> Result<JsConn, String> {
+        let (r, w) = connect_as(addr, auth).await?;
         let mut c = JsConn {
             r,
             w,
@@ -1613,21 +1690,33 @@ fn check_puback(status: Option<String>, payload: &[u8]) -> Result<(), String> {
 /// `_INBOX.p<id>.<seq>`, keeping `JS_WINDOW` un-acked in flight; stops sending at
 /// `deadline` and waits for the outstanding acks. Returns (acked, time of the last ack).
 async fn js_publisher(
-    mut c: JsConn,
+    c: JsConn,
     id: usize,
     n: u64,
     deadline: Instant,
 ) -> Result<(u64, Instant), String> {
-    let body = [b'x'; JS_PAYLOAD];
+    js_publisher_on(c, id, n, deadline, "b.x", JS_PAYLOAD).await
+}
+
+/// As `js_publisher`, on `subject` with `size`-byte payloads.
+async fn js_publisher_on(
+    mut c: JsConn,
+    id: usize,
+    n: u64,
+    deadline: Instant,
+    subject: &str,
+    size: usize,
+) -> Result<(u64, Instant), String> {
+    let body = vec![b'x'; size];
     let (mut sent, mut acked) = (0u64, 0u64);
     let mut last = Instant::now();
-    let mut out = Vec::with_capacity(JS_WINDOW as usize * (JS_PAYLOAD + 48));
+    let mut out = Vec::with_capacity(JS_WINDOW as usize * (size + 48));
     loop {
         let stop = Instant::now() >= deadline;
         out.clear();
         while !stop && sent < n && sent - acked < JS_WINDOW {
             out.extend_from_slice(
-                format!("PUB b.x _INBOX.p{id}.{sent} {JS_PAYLOAD}\r\n").as_bytes(),
+                format!("PUB {subject} _INBOX.p{id}.{sent} {size}\r\n").as_bytes(),
             );
             out.extend_from_slice(&body);
             out.extend_from_slice(b"\r\n");
@@ -1829,6 +1918,258 @@ fn js_sample(count: u64, secs: f64, cpu0: (f64, f64), cpu1: (f64, f64)) -> Resul
 }
 
 // ---------------------------------------------------------------------------------------
+// Uplink drain: store and forward. The edge builds a backlog of acked messages in a local
+// stream while its leaf link is down (the hub is not running); then the hub comes up and
+// the backlog drains into a cloud stream. Measured from the moment draining can start (the
+// link is up and the cloud stream exists) until the cloud stream holds the whole backlog.
+//
+// - edgeleaf: a work-queue stream `U` with `uplink: [ { stream: U, cloud_domain: hub } ]`;
+//   the cloud stream `U` (subjects `u.>`) exists before the link comes up (the hub is
+//   started once without a leafnode listener to create it, then again with one).
+// - nats-server: an edge with its own JetStream domain `edge` and a limits stream `U`; once
+//   the link is up the cloud stream `U` is created sourcing it through `$JS.edge.API`.
+//
+// The cloud is one nats-server with JetStream (domain `hub`) in both cases.
+
+/// Payload of every backlog message.
+const UPLINK_PAYLOAD: usize = 256;
+/// A drain fails when the cloud stream did not grow for this long.
+const DRAIN_STALL: Duration = Duration::from_secs(60);
+/// How long the edge may take to link once the hub is up (edgeleaf backs off up to 8 s
+/// between attempts after a long outage).
+const UPLINK_LINK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Messages in the backlog: `--msgs` / 5 (1,000,000 by default), at least 1,000.
+fn uplink_msgs(opts: &Opts) -> u64 {
+    (opts.msgs / 5).max(1000)
+}
+
+/// Config files, ports and store directories of one cloud + edge pair; removed on drop
+/// (declare it before the servers that use it, so they are killed first).
+struct UplinkSetup {
+    dir: PathBuf,
+    hub_port: u16,
+    hub_http: u16,
+    edge_port: u16,
+}
+
+impl Drop for UplinkSetup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl UplinkSetup {
+    fn new() -> Result<UplinkSetup, String> {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let [hub_port, hub_leaf, hub_http, edge_port, edge_http] = free_ports::<5>()?;
+        let dir = std::env::temp_dir().join(format!(
+            "edgeleaf-bench-uplink-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let setup = UplinkSetup {
+            dir,
+            hub_port,
+            hub_http,
+            edge_port,
+        };
+        let d = setup.dir.display();
+        let hub = format!(
+            "server_name: cloud1\n\
+             listen: 127.0.0.1:{hub_port}\n\
+             http: 127.0.0.1:{hub_http}\n\
+             jetstream {{ store_dir: \"{d}/hub\", domain: hub }}\n\
+             accounts {{ APP {{ jetstream: enabled, users = [{{user: leaf, password: leaf}}, {{user: app, password: app}}] }} }}\n"
+        );
+        let hub_leafs = format!("{hub}leafnodes {{ listen: 127.0.0.1:{hub_leaf} }}\n");
+        let edge = |js: &str, uplink: &str| {
+            format!(
+                "server_name: edge1\n\
+                 listen: 127.0.0.1:{edge_port}\n\
+                 http: 127.0.0.1:{edge_http}\n\
+                 jetstream {{ store_dir: \"{d}/edge\"{js} }}\n\
+                 leafnodes {{ reconnect: 1, remotes = [ {{ urls: [\"nats-leaf://leaf:leaf@127.0.0.1:{hub_leaf}\"] }} ] }}\n\
+                 {uplink}"
+            )
+        };
+        for (name, text) in [
+            ("hub-noleaf.conf", hub.clone()),
+            ("hub.conf", hub_leafs),
+            (
+                "edge-edgeleaf.conf",
+                edge("", "uplink: [ { stream: U, cloud_domain: hub } ]\n"),
+            ),
+            ("edge-nats.conf", edge(", domain: edge", "")),
+        ] {
+            let path = setup.dir.join(name);
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok(setup)
+    }
+
+    fn conf(&self, name: &str) -> String {
+        self.dir.join(name).to_string_lossy().into_owned()
+    }
+
+    fn start(&self, kind: Kind, conf: &str, opts: &Opts) -> Result<Server, String> {
+        let dir = format!("{}/", self.dir.display());
+        Server::launch(kind, opts, &["-c", &self.conf(conf)])
+            .map_err(|e| format!("{conf}: {}", e.replace(&dir, "")))
+    }
+
+    fn hub_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.hub_port)
+    }
+
+    fn edge_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.edge_port)
+    }
+
+    /// Polls the hub's /leafz every 10 ms until the edge is linked.
+    async fn wait_link(&self, edge: &Server) -> Result<Instant, String> {
+        let deadline = Instant::now() + UPLINK_LINK_TIMEOUT;
+        loop {
+            let body = http_get(self.hub_http, "/leafz").await?;
+            if json_number(&body, "leafnodes") == Some(1) {
+                return Ok(Instant::now());
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "the edge did not link to the hub within {UPLINK_LINK_TIMEOUT:?}; edge output:\n{}",
+                    edge.tail()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// A JetStream API request that may meet a JetStream still starting up: retried for 10 s.
+async fn api_retry(c: &mut JsConn, subject: &str, body: &str) -> Result<String, String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match c.api(subject, body).await {
+            Ok(r) => return Ok(r),
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Fills stream `U` on the edge with `n` acked publishes on `u.x`; returns the rate.
+async fn uplink_fill(edge: &Server, n: u64) -> Result<f64, String> {
+    let c = JsConn::open(&edge.addr(), "_INBOX.p0.*").await?;
+    let t0 = Instant::now();
+    let far = t0 + Duration::from_secs(3600);
+    let (acked, last) = js_publisher_on(c, 0, n, far, "u.x", UPLINK_PAYLOAD).await?;
+    if acked != n {
+        return Err(format!("only {acked} of {n} backlog publishes were acked"));
+    }
+    Ok(n as f64 / (last - t0).as_secs_f64())
+}
+
+/// Polls the cloud stream `U` every 20 ms until it holds `n` messages, sampling the edge's
+/// RSS meanwhile; returns (the time it got there, the highest RSS sampled in KiB).
+async fn wait_cloud_stream(
+    ctl: &mut JsConn,
+    edge: &Server,
+    n: u64,
+) -> Result<(Instant, f64), String> {
+    let mut have = 0;
+    let mut moved = Instant::now();
+    let mut max_rss = f64::NAN;
+    loop {
+        max_rss = max_rss.max(edge.status_kib("VmRSS"));
+        let info = ctl.api("$JS.API.STREAM.INFO.U", "").await?;
+        let now = json_number(&info, "messages").unwrap_or(0);
+        if now >= n {
+            return Ok((Instant::now(), max_rss));
+        }
+        if now != have {
+            have = now;
+            moved = Instant::now();
+        }
+        if moved.elapsed() > DRAIN_STALL {
+            return Err(format!(
+                "the cloud stream stopped at {have} of {n} messages (nothing for {DRAIN_STALL:?}); edge output ends:\n{}",
+                edge.tail()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn uplink_run(kind: Kind, opts: &Opts) -> Result<Sample, String> {
+    let setup = UplinkSetup::new()?;
+    let n = uplink_msgs(opts);
+    let mut edge_conf = "edge-nats.conf";
+    if kind == Kind::Edgeleaf {
+        // The cloud stream first, while nothing can link.
+        edge_conf = "edge-edgeleaf.conf";
+        let hub = setup.start(Kind::Nats, "hub-noleaf.conf", opts)?;
+        let mut ctl = JsConn::open_as(&setup.hub_addr(), "_INBOX.api.*", Some(HUB_USER)).await?;
+        api_retry(
+            &mut ctl,
+            "$JS.API.STREAM.CREATE.U",
+            r#"{"name":"U","subjects":["u.>"],"storage":"file","retention":"limits"}"#,
+        )
+        .await
+        .map_err(|e| format!("cloud stream: {e}"))?;
+        hub.stop(Duration::from_secs(10));
+    }
+    // The edge and its backlog; the hub is not running, so the link is down.
+    let edge = setup.start(kind, edge_conf, opts)?;
+    let mut ectl = JsConn::open(&setup.edge_addr(), "_INBOX.api.*").await?;
+    let retention = if kind == Kind::Edgeleaf {
+        "workqueue"
+    } else {
+        "limits"
+    };
+    ectl.api(
+        "$JS.API.STREAM.CREATE.U",
+        &format!(r#"{{"name":"U","subjects":["u.>"],"storage":"file","retention":"{retention}"}}"#),
+    )
+    .await
+    .map_err(|e| format!("edge stream: {e}"))?;
+    let fill_rate = uplink_fill(&edge, n).await?;
+    drop(ectl);
+
+    // The drain. The peak RSS counts from here.
+    let reset = edge.reset_peak_rss();
+    let hub = setup.start(Kind::Nats, "hub.conf", opts)?;
+    let linked = setup.wait_link(&edge).await?;
+    let mut ctl = JsConn::open_as(&setup.hub_addr(), "_INBOX.api.*", Some(HUB_USER)).await?;
+    let cpu0 = edge.cpu_secs();
+    let t0 = if kind == Kind::Nats {
+        api_retry(
+            &mut ctl,
+            "$JS.API.STREAM.CREATE.U",
+            r#"{"name":"U","storage":"file","retention":"limits","sources":[{"name":"U","external":{"api":"$JS.edge.API","deliver":""}}]}"#,
+        )
+        .await
+        .map_err(|e| format!("cloud stream sourcing the edge: {e}"))?;
+        Instant::now()
+    } else {
+        linked
+    };
+    let (t1, sampled) = wait_cloud_stream(&mut ctl, &edge, n).await?;
+    let cpu1 = edge.cpu_secs();
+    let hwm = edge.status_kib("VmHWM");
+    let secs = (t1 - t0).as_secs_f64();
+    let mut sample = js_sample(n, secs, cpu0, cpu1)?;
+    sample.drain_secs = secs;
+    sample.fill_rate = fill_rate;
+    sample.peak_rss_kib = if reset { hwm.max(sampled) } else { sampled };
+    let res = no_slow_consumers(Ok(sample), &[&hub, &edge]);
+    drop(hub);
+    drop(edge);
+    res
+}
+
+// ---------------------------------------------------------------------------------------
 // Reporting
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -1922,6 +2263,7 @@ type Results = HashMap<(Scenario, Kind), Vec<Result<Sample, String>>>;
 async fn one_run(kind: Kind, sc: Scenario, opts: &Opts) -> Result<Sample, String> {
     match sc {
         Scenario::LeafInterest => return leaf_interest_run(kind, opts).await,
+        Scenario::UplinkDrain => return uplink_run(kind, opts).await,
         _ if sc.is_leaf() => return leaf_throughput_run(kind, sc, opts).await,
         _ if sc.is_js() => return js_run(kind, sc, opts).await,
         _ => {}
@@ -1959,6 +2301,16 @@ fn describe(sc: Scenario, s: &Result<Sample, String>) -> String {
             s.reconnect_ms,
             s.idle_rss_kib / 1024.0,
             s.peak_rss_kib / 1024.0
+        ),
+        Ok(s) if sc.is_uplink() => format!(
+            "drain {:>9} msgs/s  {} msgs in {:.2} s  edge cpu {:.3} s/M msgs (sys {:.3})  edge peak RSS during the drain {:.1} MiB  (fill {} msgs/s acked)",
+            fmt_rate(s.rate),
+            s.delivered,
+            s.drain_secs,
+            s.cpu_per_m,
+            s.sys_per_m,
+            s.peak_rss_kib / 1024.0,
+            fmt_rate(s.fill_rate),
         ),
         Ok(s) if sc.is_leaf() => format!(
             "{:>9} msgs/s  {:>9} delivered  edge cpu {:>6.3} s/M msgs (sys {:.3})  edge RSS linked {:.1} MiB  peak {:.1} MiB",
@@ -2081,7 +2433,7 @@ async fn main() {
     let all = |kind: Kind, f: &dyn Fn(&Sample) -> f64| -> Vec<f64> {
         results
             .iter()
-            .filter(|((sc, k), _)| *k == kind && !sc.is_leaf() && !sc.is_js())
+            .filter(|((sc, k), _)| *k == kind && sc.is_local())
             .flat_map(|(_, v)| v.iter().filter_map(|r| r.as_ref().ok()).map(f))
             .collect()
     };
@@ -2097,6 +2449,8 @@ async fn main() {
         /// The scenario whose runs the row summarizes: a server whose runs all failed shows
         /// "failed: <reason>" instead of a number.
         sc: Option<Scenario>,
+        /// A bound on edgeleaf's own value (in the row's raw unit) and how to show it.
+        edge_max: Option<(f64, &'static str)>,
     }
     // The first line of the first failure, when every run of this server failed.
     let failed = |sc: Option<Scenario>, kind: Kind| -> Option<String> {
@@ -2151,6 +2505,7 @@ async fn main() {
             fmt: rate_fmt,
             target: Some((true, 1.0)),
             sc: Some(sc),
+            edge_max: None,
         });
     }
     if opts.only.contains(&Scenario::ReqReply) {
@@ -2162,6 +2517,7 @@ async fn main() {
             fmt: us_fmt,
             target: None,
             sc: Some(sc),
+            edge_max: None,
         });
         rows.push(Row {
             metric: "request/reply latency p99 (us)".into(),
@@ -2170,6 +2526,7 @@ async fn main() {
             fmt: us_fmt,
             target: Some((false, 1.0)),
             sc: Some(sc),
+            edge_max: None,
         });
     }
     if opts.only.contains(&Scenario::JsAckLatency) {
@@ -2181,6 +2538,7 @@ async fn main() {
             fmt: us_fmt,
             target: None,
             sc: Some(sc),
+            edge_max: None,
         });
         rows.push(Row {
             metric: "JetStream publish -> PubAck latency p99 (us, lower is better)".into(),
@@ -2189,6 +2547,7 @@ async fn main() {
             fmt: us_fmt,
             target: Some((false, 1.0)),
             sc: Some(sc),
+            edge_max: None,
         });
     }
     if opts.only.contains(&Scenario::LeafInterest) {
@@ -2201,6 +2560,7 @@ async fn main() {
             fmt: ms_fmt,
             target: None,
             sc: Some(sc),
+            edge_max: None,
         });
         rows.push(Row {
             metric:
@@ -2211,6 +2571,7 @@ async fn main() {
             fmt: ms_fmt,
             target: None,
             sc: Some(sc),
+            edge_max: None,
         });
     }
     for &sc in &opts.only {
@@ -2232,10 +2593,11 @@ async fn main() {
             fmt: cpu_fmt,
             target,
             sc: Some(sc),
+            edge_max: None,
         });
     }
     // Memory rows only when a single-server scenario ran.
-    let local = opts.only.iter().any(|sc| !sc.is_leaf() && !sc.is_js());
+    let local = opts.only.iter().any(|sc| sc.is_local());
     if local {
         rows.push(Row {
             metric: "idle RSS (MiB)".into(),
@@ -2244,6 +2606,7 @@ async fn main() {
             fmt: mib_fmt,
             target: Some((false, 0.5)),
             sc: None,
+            edge_max: None,
         });
         let peak = |kind| {
             all(kind, &|s| s.peak_rss_kib)
@@ -2258,6 +2621,7 @@ async fn main() {
             fmt: mib_fmt,
             target: None,
             sc: None,
+            edge_max: None,
         });
     }
     // JetStream runs hold a store: their memory is shown apart from the core runs'.
@@ -2276,6 +2640,7 @@ async fn main() {
             fmt: mib_fmt,
             target: None,
             sc: None,
+            edge_max: None,
         });
         let peak = |kind| {
             js(kind, &|s| s.peak_rss_kib)
@@ -2290,6 +2655,70 @@ async fn main() {
             fmt: mib_fmt,
             target: None,
             sc: None,
+            edge_max: None,
+        });
+    }
+    if opts.only.contains(&Scenario::UplinkDrain) {
+        let sc = Scenario::UplinkDrain;
+        let secs_fmt: fn(f64) -> String = |x| fmt_num(x, 2);
+        let n = uplink_msgs(&opts);
+        rows.push(Row {
+            metric: "uplink drain: edge backlog -> cloud stream, 256 B (msgs/s)".into(),
+            nats: med(sc, Kind::Nats, &|s| s.rate),
+            edge: med(sc, Kind::Edgeleaf, &|s| s.rate),
+            fmt: rate_fmt,
+            target: Some((true, 1.5)),
+            sc: Some(sc),
+            edge_max: None,
+        });
+        rows.push(Row {
+            metric: format!("uplink drain: time to empty a backlog of {n} (s, lower is better)"),
+            nats: med(sc, Kind::Nats, &|s| s.drain_secs),
+            edge: med(sc, Kind::Edgeleaf, &|s| s.drain_secs),
+            fmt: secs_fmt,
+            target: None,
+            sc: Some(sc),
+            edge_max: None,
+        });
+        let peak = |kind| {
+            results
+                .get(&(sc, kind))
+                .map(|v| {
+                    v.iter()
+                        .filter_map(|r| r.as_ref().ok())
+                        .map(|s| s.peak_rss_kib)
+                        .filter(|x| x.is_finite())
+                        .fold(f64::NAN, f64::max)
+                })
+                .unwrap_or(f64::NAN)
+        };
+        rows.push(Row {
+            metric: "uplink drain: edge peak RSS during the drain, max of the runs (MiB)".into(),
+            nats: peak(Kind::Nats),
+            edge: peak(Kind::Edgeleaf),
+            fmt: mib_fmt,
+            target: None,
+            sc: Some(sc),
+            edge_max: Some((64.0 * 1024.0, "edgeleaf < 64 MiB")),
+        });
+        rows.push(Row {
+            metric: "uplink drain: edge CPU s per M msgs drained".into(),
+            nats: med(sc, Kind::Nats, &|s| s.cpu_per_m),
+            edge: med(sc, Kind::Edgeleaf, &|s| s.cpu_per_m),
+            fmt: cpu_fmt,
+            target: None,
+            sc: Some(sc),
+            edge_max: None,
+        });
+        rows.push(Row {
+            metric: "uplink fill: acked publishes into the edge stream, link down, 256 B (msgs/s)"
+                .into(),
+            nats: med(sc, Kind::Nats, &|s| s.fill_rate),
+            edge: med(sc, Kind::Edgeleaf, &|s| s.fill_rate),
+            fmt: rate_fmt,
+            target: None,
+            sc: Some(sc),
+            edge_max: None,
         });
     }
     let size_fmt: fn(f64) -> String = |x| fmt_num(x / (1024.0 * 1024.0), 2);
@@ -2300,6 +2729,7 @@ async fn main() {
         fmt: size_fmt,
         target: None,
         sc: None,
+        edge_max: None,
     });
 
     for row in &rows {
@@ -2333,6 +2763,19 @@ async fn main() {
     for row in &rows {
         let ratio = row.edge / row.nats;
         let (target, met) = match row.target {
+            None if row.edge_max.is_some() => {
+                let (max, what) = row.edge_max.unwrap_or((f64::NAN, ""));
+                let met = if !row.edge.is_finite() {
+                    unknown += 1;
+                    "?".to_string()
+                } else if row.edge < max {
+                    "yes".to_string()
+                } else {
+                    missed += 1;
+                    "**no**".to_string()
+                };
+                (what.to_string(), met)
+            }
             None => ("—".to_string(), "".to_string()),
             Some((higher, bound)) => {
                 let ok = if higher {

@@ -564,7 +564,10 @@ both!(
 async fn link_cut_and_resume(leaf: Impl) {
     // Every cluster1 leafnode listener is behind a proxy and advertised as such, so the
     // edge has no direct path to the cloud: cutting the proxies cuts the link.
-    let cloud = Cloud::start_with(CloudOptions { leaf_proxies: true });
+    let cloud = Cloud::start_with(CloudOptions {
+        leaf_proxies: true,
+        ..Default::default()
+    });
     let edge = Edge::start(leaf, &[cloud.proxied_leaf_url(C1N1, "leaf", "leaf")], "");
     cloud.wait_leaf_connected(&CLUSTER1, EDGE_NAME).await;
     let down = unique_subject("down");
@@ -605,7 +608,10 @@ both!(
 /// PINGs, which go out every interval even while local traffic keeps the edge busy; the
 /// edge then dials again and interest and traffic come back.
 async fn dead_link_found_by_ping(leaf: Impl) {
-    let cloud = Cloud::start_with(CloudOptions { leaf_proxies: true });
+    let cloud = Cloud::start_with(CloudOptions {
+        leaf_proxies: true,
+        ..Default::default()
+    });
     let edge = Edge::start(
         leaf,
         &[cloud.proxied_leaf_url(C1N1, "leaf", "leaf")],
@@ -657,7 +663,10 @@ both!(
     high_latency_link_edgeleaf
 );
 async fn high_latency_link(leaf: Impl) {
-    let cloud = Cloud::start_with(CloudOptions { leaf_proxies: true });
+    let cloud = Cloud::start_with(CloudOptions {
+        leaf_proxies: true,
+        ..Default::default()
+    });
     for p in cloud.leaf_proxies() {
         p.set_latency(Duration::from_millis(250)); // 500 ms round trip
     }
@@ -911,7 +920,10 @@ leafnodes {{
 /// the hub's INFO, so a link slower than it is refused and logged, and one within it works.
 #[tokio::test]
 async fn handshake_timeout_is_configurable() {
-    let cloud = Cloud::start_with(CloudOptions { leaf_proxies: true });
+    let cloud = Cloud::start_with(CloudOptions {
+        leaf_proxies: true,
+        ..Default::default()
+    });
     for p in cloud.leaf_proxies() {
         p.set_latency(Duration::from_millis(250));
     }

@@ -157,6 +157,9 @@ pub struct CloudOptions {
     /// from the hub's INFO also go through the proxies: then cutting the proxies really
     /// cuts the edge off (a nats-server leaf otherwise reconnects to a learnt direct URL).
     pub leaf_proxies: bool,
+    /// A JetStream domain for every node (`jetstream { domain: ... }`): then a leaf reaches
+    /// the cloud's JetStream API as `$JS.<domain>.API.>`, which plain `$JS.API.>` never does.
+    pub js_domain: Option<String>,
 }
 
 /// Two clusters of three nats-servers joined by gateways; every process is killed on drop.
@@ -164,6 +167,7 @@ pub struct Cloud {
     nodes: Mutex<Vec<NodeProc>>,
     proxies: Vec<Proxy>,
     ports: Vec<(u16, u16, u16)>, // (client, http, leaf) per node, readable without the lock
+    js_domain: Option<String>,
     _dir: TempDir,
     _permit: CloudPermit,
 }
@@ -198,6 +202,7 @@ impl Cloud {
             nodes: Mutex::new(nodes),
             proxies,
             ports,
+            js_domain: opts.js_domain.clone(),
             _dir: dir,
             _permit: permit,
         };
@@ -242,7 +247,13 @@ impl Cloud {
         };
         for i in 0..nodes.len() {
             let advertise = proxies.get(i).map(|p| p.addr());
-            let text = node_config(&nodes, i, root, advertise.as_deref());
+            let text = node_config(
+                &nodes,
+                i,
+                root,
+                advertise.as_deref(),
+                opts.js_domain.as_deref(),
+            );
             std::fs::write(&nodes[i].conf, text).expect("write node config");
         }
         // Start all six in parallel: each waits for its own "Server is ready".
@@ -274,6 +285,11 @@ impl Cloud {
             n.broker = Some(b);
         }
         Ok((nodes, proxies))
+    }
+
+    /// The JetStream domain of the cloud, if it was started with one.
+    pub fn js_domain(&self) -> Option<&str> {
+        self.js_domain.as_deref()
     }
 
     pub fn name(&self, node: Node) -> String {
@@ -327,6 +343,28 @@ impl Cloud {
     /// All leaf proxies (one per cluster1 node; empty without `leaf_proxies`).
     pub fn leaf_proxies(&self) -> &[Proxy] {
         &self.proxies
+    }
+
+    /// The proxied leaf URLs of all of cluster1 (`leaf_proxies` only).
+    pub fn proxied_leaf_urls_cluster1(&self, user: &str, pass: &str) -> Vec<String> {
+        CLUSTER1
+            .iter()
+            .map(|&n| self.proxied_leaf_url(n, user, pass))
+            .collect()
+    }
+
+    /// Cuts every leaf proxy (the edge loses its link and cannot dial again).
+    pub fn cut_leaf_proxies(&self) {
+        for p in &self.proxies {
+            p.cut();
+        }
+    }
+
+    /// Lets every leaf proxy carry connections again.
+    pub fn resume_leaf_proxies(&self) {
+        for p in &self.proxies {
+            p.resume();
+        }
     }
 
     /// `nats-leaf://user:pass@<proxy>` for a cluster1 node's leaf proxy.
@@ -505,6 +543,7 @@ fn node_config(
     i: usize,
     root: &std::path::Path,
     leaf_advertise: Option<&str>,
+    js_domain: Option<&str>,
 ) -> String {
     let me = &nodes[i];
     let store = root.join(format!("{}-js", me.name));
@@ -525,6 +564,9 @@ fn node_config(
     let advertise = leaf_advertise
         .map(|a| format!("  advertise: \"{a}\"\n"))
         .unwrap_or_default();
+    let domain = js_domain
+        .map(|d| format!("  domain: {d}\n"))
+        .unwrap_or_default();
     format!(
         r#"server_name: {name}
 listen: "127.0.0.1:{client}"
@@ -534,7 +576,7 @@ jetstream {{
   store_dir: "{store}"
   max_mem: 64M
   max_file: 256M
-}}
+{domain}}}
 cluster {{
   name: {cluster}
   listen: "127.0.0.1:{route}"
@@ -575,6 +617,8 @@ pub struct Edge {
     pub leaf: Impl,
     pub broker: Broker,
     pub config: String,
+    /// The config file's name (`server.conf`, or `*.toml` for TOML).
+    pub file_name: String,
 }
 
 pub const EDGE_NAME: &str = "edge1";
@@ -614,12 +658,79 @@ leafnodes {{
 "#,
             urls = urls.join(", "),
         );
-        let broker = Broker::start_with_config(leaf, &config, &[]);
+        Self::start_config(leaf, config)
+    }
+
+    /// Starts `leaf` with the whole config text `config` (nats-server syntax).
+    pub fn start_config(leaf: Impl, config: String) -> Edge {
+        Self::start_config_named(leaf, "server.conf", config)
+    }
+
+    /// Starts `leaf` with the whole config text `config`, written to a file named
+    /// `file_name` (edgeleaf reads `*.toml` as TOML).
+    pub fn start_config_named(leaf: Impl, file_name: &str, config: String) -> Edge {
+        let broker = Broker::start_with_config_named(leaf, file_name, &config, &[]);
         Edge {
             leaf,
             broker,
             config,
+            file_name: file_name.to_string(),
         }
+    }
+
+    /// SIGKILLs the edge (nothing flushed, no goodbye) and waits until it is gone.
+    pub fn kill9(&mut self) {
+        if let Ok(None) = self.broker.child.try_wait() {
+            self.broker.signal("KILL");
+        }
+        assert!(
+            self.broker.wait_exit(WAIT).is_some(),
+            "the edge did not exit after SIGKILL"
+        );
+    }
+
+    /// Starts the (killed or stopped) edge again from the same config on the same client
+    /// and monitoring ports (a `-1` port in the config is replaced by the one it had), so
+    /// the same store directory and URLs apply. Retries while a port is still taken.
+    pub fn start_again(&mut self) {
+        assert!(
+            !matches!(self.broker.child.try_wait(), Ok(None)),
+            "the edge is still running"
+        );
+        let mut config = self.config.clone();
+        // Both syntaxes: `listen: "..."` and TOML's `listen = "..."`.
+        for sep in [": ", " = "] {
+            config = config.replace(
+                &format!("listen{sep}\"127.0.0.1:-1\""),
+                &format!("listen{sep}\"127.0.0.1:{}\"", self.broker.port),
+            );
+            if let Some(http) = self.broker.http_port {
+                config = config.replace(
+                    &format!("http{sep}\"127.0.0.1:-1\""),
+                    &format!("http{sep}\"127.0.0.1:{http}\""),
+                );
+            }
+        }
+        let deadline = Instant::now() + WAIT;
+        self.broker = loop {
+            match Broker::try_start_with_config_named(self.leaf, &self.file_name, &config, &[]) {
+                Ok(b) => break b,
+                Err((log, why)) => {
+                    let log = log.join("\n");
+                    if Instant::now() > deadline || !log.to_lowercase().contains("in use") {
+                        panic!("{:?} did not start again ({why}); log:\n{log}", self.leaf);
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        };
+        self.config = config;
+    }
+
+    /// `kill9` then `start_again`.
+    pub fn restart_after_kill9(&mut self) {
+        self.kill9();
+        self.start_again();
     }
 
     pub fn client_url(&self) -> String {

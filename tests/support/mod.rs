@@ -78,8 +78,32 @@ impl Broker {
 
     /// Starts a server with a config file (written to a temp dir) and extra arguments.
     pub fn start_with_config(which: Impl, config: &str, extra: &[&str]) -> Broker {
+        Self::start_with_config_named(which, "server.conf", config, extra)
+    }
+
+    /// As `start_with_config`, the file named `file_name` (edgeleaf reads a name ending in
+    /// `.toml` as TOML).
+    pub fn start_with_config_named(
+        which: Impl,
+        file_name: &str,
+        config: &str,
+        extra: &[&str],
+    ) -> Broker {
+        match Self::try_start_with_config_named(which, file_name, config, extra) {
+            Ok(b) => b,
+            Err((log, why)) => panic!("{which:?} did not start ({why}); log:\n{}", log.join("\n")),
+        }
+    }
+
+    /// As `start_with_config_named`; Err carries the log when the server did not start.
+    pub fn try_start_with_config_named(
+        which: Impl,
+        file_name: &str,
+        config: &str,
+        extra: &[&str],
+    ) -> Result<Broker, (Vec<String>, String)> {
         let dir = TempDir::new();
-        let path = dir.path.join("server.conf");
+        let path = dir.path.join(file_name);
         std::fs::write(&path, config).expect("write config");
         let path = path.to_string_lossy().into_owned();
         let mut args = vec!["-c", path.as_str()];
@@ -93,7 +117,7 @@ impl Broker {
         if which == Impl::Edgeleaf && !monitoring {
             args.extend(["-m", "0"]);
         }
-        Self::start_raw(which, &args, Some(dir))
+        Self::spawn(which, Command::new(which.program()).args(&args), Some(dir))
     }
 
     pub fn start_raw(which: Impl, args: &[&str], dir: Option<TempDir>) -> Broker {
