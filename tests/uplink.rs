@@ -815,11 +815,17 @@ async fn cloud_edge_scenario(variant: Variant) {
     s.cut().await;
     let n = 10u64;
     for k in 1..=n {
-        let reply = s
-            .edge_nc
-            .request(SUBJECT, payload("m", k - 1))
-            .await
-            .unwrap_or_else(|e| panic!("request {k} on the edge while the cloud is cut off: {e}"));
+        // Plain requests, as the issue's scenario makes them; every other one carries an
+        // application header, which must reach the cloud too.
+        let reply = match app_headers(k - 1) {
+            Some(h) => {
+                s.edge_nc
+                    .request_with_headers(SUBJECT, h, payload("m", k - 1))
+                    .await
+            }
+            None => s.edge_nc.request(SUBJECT, payload("m", k - 1)).await,
+        }
+        .unwrap_or_else(|e| panic!("request {k} on the edge while the cloud is cut off: {e}"));
         assert_eq!(
             String::from_utf8_lossy(&reply.payload),
             format!(r#"{{"stream":"{STREAM}", "seq":{k}}}"#),
