@@ -1,7 +1,10 @@
 //! One consumer's delivery state: where it is in the stream, what it delivered and is
 //! waiting to hear back about, the pull requests waiting for messages, and the ack rules
 //! (explicit, all, none; ack_wait redelivery, max_deliver, NAK with delay, in-progress,
-//! terminate). No I/O: the JetStream task asks it what to send and tells it what came back.
+//! terminate, backoff), the start of a `last_per_subject` consumer, and the runtime state of
+//! a push consumer (interest, flow control, heartbeats, replay and rate pacing) and of an
+//! ephemeral's inactivity. No I/O: the JetStream task asks it what to send and tells it
+//! what came back.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant, SystemTime};
@@ -57,6 +60,101 @@ pub struct Consumer {
     pub waiting: VecDeque<PullRequest>,
     /// Changed since last saved.
     pub dirty: bool,
+    /// `last_per_subject`: the last message of each subject at creation, delivered before
+    /// anything newer than `skip_resume` (not persisted: after a restart the consumer goes
+    /// on from `delivered_stream`, as nats-server's does).
+    pub skip: VecDeque<u64>,
+    pub skip_resume: u64,
+    /// Push consumers only.
+    pub push: PushState,
+    /// Deleted when this passes (inactive_threshold); None: not counting down.
+    pub idle_deadline: Option<Instant>,
+}
+
+/// Flow control window as nats-server sizes it: a 32 MiB ceiling, starting at a sixteenth
+/// and doubling with every answered request.
+pub const FC_MAX_PENDING: i64 = 32 * 1024 * 1024;
+
+/// What a push consumer keeps while running (never persisted).
+#[derive(Debug, Default)]
+pub struct PushState {
+    /// Someone is subscribed to the deliver subject (in the deliver group, if one is set).
+    pub active: bool,
+    /// Bytes delivered and not yet covered by an answered flow-control request.
+    pub fc_bytes: i64,
+    /// Current window (0: no flow control).
+    pub fc_window: i64,
+    /// The reply subject of the outstanding flow-control request.
+    pub fc_id: Option<String>,
+    /// Bytes the outstanding request covers.
+    pub fc_size: i64,
+    /// When the next idle heartbeat is due.
+    pub hb_at: Option<Instant>,
+    /// Replay original: pace by stored times until the stream's last sequence at start.
+    pub replay_until: Option<u64>,
+    /// Store time of the last delivered message (replay pacing).
+    pub last_ts: i64,
+    /// The next delivery waits until then (replay gap or rate limit).
+    pub not_before: Option<Instant>,
+    /// The pacing of the held message is already paid for.
+    pub paced: bool,
+    /// rate_limit_bps as a token bucket: bytes available and when last refilled.
+    pub tokens: f64,
+    pub refilled: Option<Instant>,
+}
+
+impl PushState {
+    /// Whether flow control holds deliveries back.
+    pub fn stalled(&self) -> bool {
+        self.fc_window > 0 && self.fc_bytes > self.fc_window
+    }
+
+    /// Counts a delivery of `size` bytes; returns true when a flow-control request should
+    /// follow it (more than half the window is out and none is outstanding).
+    pub fn note_sent(&mut self, size: i64) -> bool {
+        if self.fc_window == 0 {
+            return false;
+        }
+        self.fc_bytes += size;
+        if self.fc_id.is_none() && self.fc_bytes > self.fc_window / 2 {
+            return true;
+        }
+        if self.fc_id.is_some() && self.fc_bytes - self.fc_size >= self.fc_window {
+            self.fc_size += size;
+        }
+        false
+    }
+
+    /// The client answered flow-control request `id`: the window grows, what it covered
+    /// is no longer outstanding. False if `id` is not the outstanding one.
+    pub fn answered(&mut self, id: &str) -> bool {
+        if self.fc_id.as_deref() != Some(id) {
+            return false;
+        }
+        self.fc_window = (self.fc_window * 2).min(FC_MAX_PENDING);
+        self.fc_bytes = (self.fc_bytes - self.fc_size).max(0);
+        self.fc_id = None;
+        self.fc_size = 0;
+        true
+    }
+
+    /// Takes `size` bytes from the rate bucket (`bps` bits per second, `burst` bytes);
+    /// returns how long the delivery has to wait for them.
+    pub fn reserve(&mut self, bps: u64, burst: f64, size: usize) -> Duration {
+        let rate = (bps / 8).max(1) as f64;
+        let now = Instant::now();
+        let elapsed = self
+            .refilled
+            .map_or(f64::INFINITY, |t| now.duration_since(t).as_secs_f64());
+        self.tokens = (self.tokens + elapsed * rate).min(burst);
+        self.refilled = Some(now);
+        self.tokens -= size as f64;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / rate)
+        }
+    }
 }
 
 pub fn now_ns() -> i64 {
@@ -74,6 +172,55 @@ impl Consumer {
             progress: Progress::default(),
             waiting: VecDeque::new(),
             dirty: true,
+            skip: VecDeque::new(),
+            skip_resume: 0,
+            push: PushState::default(),
+            idle_deadline: None,
+        }
+    }
+
+    /// How long without activity before an ephemeral (or a durable that sets
+    /// inactive_threshold) is deleted; None: never.
+    pub fn inactive_threshold(&self) -> Option<Duration> {
+        (self.config.inactive_threshold > 0)
+            .then(|| Duration::from_nanos(self.config.inactive_threshold as u64))
+    }
+
+    /// Activity (a pull request, a delivery to a pull consumer, an ack) postpones the
+    /// deletion of an idle consumer; a push consumer only counts down while unbound.
+    pub fn touch(&mut self) {
+        if let Some(t) = self.inactive_threshold() {
+            if !self.config.is_push() || self.idle_deadline.is_some() {
+                self.idle_deadline = Some(Instant::now() + t);
+            }
+        }
+    }
+
+    /// The next stream message this consumer has not seen: the `last_per_subject` list
+    /// first, then whatever follows `delivered_stream` and the filter takes.
+    pub fn next_new(
+        &mut self,
+        msgs: &crate::store::Messages,
+        matches: &dyn Fn(&str) -> bool,
+    ) -> Option<crate::store::StoredMsg> {
+        while let Some(seq) = self.skip.front().copied() {
+            if let Ok(Some(m)) = msgs.get(seq) {
+                return Some(m);
+            }
+            // Removed meanwhile: skip it.
+            self.skip.pop_front();
+            self.finish_skip();
+        }
+        let from = self.progress.delivered_stream + 1;
+        msgs.next(from, matches).ok().flatten()
+    }
+
+    /// After the last message of the `last_per_subject` list the consumer goes on after
+    /// the stream's last sequence at creation.
+    fn finish_skip(&mut self) {
+        if self.skip.is_empty() && self.skip_resume > 0 {
+            self.progress.delivered_stream = self.progress.delivered_stream.max(self.skip_resume);
+            self.skip_resume = 0;
         }
     }
 
@@ -106,6 +253,10 @@ impl Consumer {
         }
         self.progress.delivered_consumer += 1;
         self.progress.delivered_stream = self.progress.delivered_stream.max(seq);
+        if self.skip.front() == Some(&seq) {
+            self.skip.pop_front();
+            self.finish_skip();
+        }
         let cseq = self.progress.delivered_consumer;
         if self.acks_needed() {
             self.progress.pending.insert(
@@ -124,38 +275,40 @@ impl Consumer {
         (cseq, 1)
     }
 
+    /// Unix nanoseconds at which a pending message is redelivered: after a NAK delay or
+    /// in-progress reset, else `ack_wait` after its last delivery, or with `backoff` the
+    /// entry for this attempt (the last entry for every later one), as nats-server does.
+    fn due_at(&self, p: &Pending) -> i64 {
+        if p.not_before_ns > 0 {
+            return p.not_before_ns;
+        }
+        let backoff = &self.config.backoff;
+        let wait = if backoff.is_empty() {
+            self.ack_wait().as_nanos() as i64
+        } else {
+            let i = (p.deliveries.max(1) - 1).min(backoff.len() as u64 - 1) as usize;
+            backoff[i].max(0)
+        };
+        p.sent_ns + wait
+    }
+
     /// A pending message whose ack_wait (or NAK delay) is over, oldest first.
     pub fn due_redelivery(&self) -> Option<u64> {
         let now = now_ns();
-        let wait = self.ack_wait().as_nanos() as i64;
         self.progress
             .pending
             .iter()
-            .find(|(_, p)| {
-                let due = if p.not_before_ns > 0 {
-                    p.not_before_ns
-                } else {
-                    p.sent_ns + wait
-                };
-                now >= due
-            })
+            .find(|(_, p)| now >= self.due_at(p))
             .map(|(s, _)| *s)
     }
 
     /// When the next redelivery falls due.
     pub fn next_due(&self) -> Option<Instant> {
-        let wait = self.ack_wait().as_nanos() as i64;
         let at = self
             .progress
             .pending
             .values()
-            .map(|p| {
-                if p.not_before_ns > 0 {
-                    p.not_before_ns
-                } else {
-                    p.sent_ns + wait
-                }
-            })
+            .map(|p| self.due_at(p))
             .min()?;
         let in_ns = (at - now_ns()).max(0) as u64;
         Some(Instant::now() + Duration::from_nanos(in_ns))

@@ -1,5 +1,8 @@
 //! The JetStream task of one account: streams with their stored messages and consumers,
-//! the API handlers, publish with group commit, pull delivery, acks and redelivery.
+//! the API handlers, publish with group commit, pull delivery, acks and redelivery
+//! (push delivery and consumer clean-up are in `push`).
+
+mod push;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -182,6 +185,9 @@ pub struct Engine {
     flush: FlushList,
     api_total: u64,
     api_errors: u64,
+    /// Tells the task when subscriptions on push consumers' deliver subjects change.
+    deliver_watch: Arc<push::DeliverWatch>,
+    deliver_watch_id: Option<u64>,
 }
 
 /// A publish waiting for the group commit before its PubAck goes out.
@@ -198,6 +204,7 @@ impl Engine {
         sync_before_ack: bool,
         limits: (Option<u64>, Option<u64>),
     ) -> Engine {
+        let deliver_watch = push::DeliverWatch::new(acc.tx.clone());
         Engine {
             acc,
             file,
@@ -211,6 +218,8 @@ impl Engine {
             flush: FlushList::default(),
             api_total: 0,
             api_errors: 0,
+            deliver_watch,
+            deliver_watch_id: None,
         }
     }
 
@@ -265,7 +274,11 @@ impl Engine {
             }
             self.capture(&mut stream);
             debug!("JetStream recovered stream {name:?}");
+            let consumers: Vec<String> = stream.consumers.keys().cloned().collect();
             self.streams.insert(name.to_string(), stream);
+            for c in consumers {
+                self.start_consumer(name, &c);
+            }
         }
         self.refresh_view();
         Ok(())
@@ -305,6 +318,15 @@ impl Engine {
         ));
         self.acc.account.subscribe(sub.clone());
         stream.subs.push(sub);
+        let c = Catcher::new(self.acc.cid, Kind::FlowControl, self.acc.tx.clone());
+        let sub = Arc::new(Subscription::new(
+            c,
+            Bytes::from(format!("$JS.FC.{name}.>")),
+            None,
+            Bytes::from(format!("fc.{name}")),
+        ));
+        self.acc.account.subscribe(sub.clone());
+        stream.subs.push(sub);
     }
 
     fn refresh_view(&mut self) {
@@ -324,6 +346,7 @@ impl Engine {
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<Incoming>) {
+        self.watch_deliver_subjects();
         let mut batch: Vec<Incoming> = Vec::with_capacity(BATCH);
         loop {
             let wake = self.next_timer();
@@ -377,6 +400,8 @@ impl Engine {
                     self.commit(&mut acks);
                     self.api(&m);
                 }
+                Kind::FlowControl => self.on_flow_control(&m.subject),
+                Kind::Interest => self.on_interest(&m.subject),
             }
         }
         self.commit(&mut acks);
@@ -634,6 +659,7 @@ impl Engine {
         let stream = self.streams.get_mut(sname)?;
         let retention = stream.config.retention;
         let c = stream.consumers.get_mut(cname)?;
+        c.touch();
         let mut removed = Vec::new();
         let mut next: Option<u64> = None;
         if body.is_empty() || body.starts_with(b"+ACK") {
@@ -701,6 +727,14 @@ impl Engine {
     }
 
     fn deliver_consumer(&mut self, sname: &str, cname: &str) {
+        let push = self
+            .streams
+            .get(sname)
+            .and_then(|s| s.consumers.get(cname))
+            .is_some_and(|c| c.config.is_push());
+        if push {
+            return self.deliver_push(sname, cname);
+        }
         let mut out: Vec<(Bytes, StoredMsg, Bytes)> = Vec::new();
         let mut statuses: Vec<(Bytes, &'static [u8])> = Vec::new();
         {
@@ -741,8 +775,7 @@ impl Engine {
                 } else if c.ack_pending_full() {
                     None
                 } else {
-                    let from = c.progress.delivered_stream + 1;
-                    msgs.next(from, &matches).ok().flatten().map(|m| (m, false))
+                    c.next_new(&msgs, &matches).map(|m| (m, false))
                 };
                 let Some((m, redelivery)) = next else {
                     if no_wait {
@@ -761,6 +794,7 @@ impl Engine {
                     }
                 }
                 let (cseq, deliveries) = c.note_delivery(m.seq, redelivery);
+                c.touch();
                 let pending = last.saturating_sub(c.progress.delivered_stream);
                 let ack = format!(
                     "$JS.ACK.{sname}.{cname}.{deliveries}.{}.{cseq}.{}.{pending}",
@@ -834,6 +868,7 @@ impl Engine {
             }
             self.deliver_stream(sname);
         }
+        self.push_timers();
     }
 
     fn next_timer(&self) -> Instant {
@@ -855,6 +890,9 @@ impl Engine {
         }
         if let Some(t) = self.unflushed_since {
             at = at.min(t + CONSUMER_FLUSH_EVERY);
+        }
+        if let Some(t) = self.push_next_timer() {
+            at = at.min(t);
         }
         at.max(Instant::now() + Duration::from_millis(1))
     }
@@ -941,13 +979,23 @@ impl Engine {
             }
             ["CONSUMER", "CREATE", stream] => Some((
                 "consumer_create_response",
-                self.consumer_create(stream, None, body),
+                self.consumer_create(stream, respond::CreateForm::LegacyEphemeral, body),
             )),
-            // The 2.10 form adds the filter subject after the name.
-            ["CONSUMER", "CREATE", stream, name, ..]
-            | ["CONSUMER", "DURABLE", "CREATE", stream, name] => Some((
+            // The 2.9 form may add the filter subject after the name.
+            ["CONSUMER", "CREATE", stream, name, filter @ ..] => {
+                let filter = filter.join(".");
+                let form = respond::CreateForm::Named(
+                    name,
+                    Some(filter.as_str()).filter(|f| !f.is_empty()),
+                );
+                Some((
+                    "consumer_create_response",
+                    self.consumer_create(stream, form, body),
+                ))
+            }
+            ["CONSUMER", "DURABLE", "CREATE", stream, name] => Some((
                 "consumer_create_response",
-                self.consumer_create(stream, Some(name), body),
+                self.consumer_create(stream, respond::CreateForm::LegacyDurable(name), body),
             )),
             ["CONSUMER", "INFO", stream, name] => {
                 Some(("consumer_info_response", self.consumer_info(stream, name)))
@@ -957,10 +1005,10 @@ impl Engine {
                 self.consumer_delete(stream, name),
             )),
             ["CONSUMER", "NAMES", stream] => {
-                Some(("consumer_names_response", self.consumer_names(stream)))
+                Some(("consumer_names_response", self.consumer_names(stream, body)))
             }
             ["CONSUMER", "LIST", stream] => {
-                Some(("consumer_list_response", self.consumer_list(stream)))
+                Some(("consumer_list_response", self.consumer_list(stream, body)))
             }
             ["CONSUMER", "MSG", "NEXT", stream, name] => {
                 // No reply at all for a missing consumer (nats-server 2.9.10).
@@ -1245,13 +1293,18 @@ impl Engine {
             .get(name)
             .ok_or_else(ApiError::consumer_not_found)?;
         let filter = c.config.filter_subject.clone();
-        let from = c.progress.delivered_stream + 1;
+        // A last_per_subject consumer still has its list to go, then what came after.
+        let from = if c.skip.is_empty() {
+            c.progress.delivered_stream + 1
+        } else {
+            c.skip_resume + 1
+        };
         // Messages not yet delivered that the filter takes.
-        let mut num_pending = 0u64;
+        let mut num_pending = c.skip.len() as u64;
         let mut seq = from;
         let st = s.msgs.state();
         if filter.is_empty() {
-            num_pending = if st.msgs == 0 || from > st.last_seq {
+            num_pending += if st.msgs == 0 || from > st.last_seq {
                 0
             } else {
                 // Present messages at or after `from`.
@@ -1271,7 +1324,7 @@ impl Engine {
                 seq = m.seq + 1;
             }
         }
-        Ok(respond::consumer_info(
+        let mut info = respond::consumer_info(
             stream,
             name,
             c.created,
@@ -1279,56 +1332,89 @@ impl Engine {
             &c.progress,
             c.waiting.len(),
             num_pending,
-        ))
+        );
+        info.push_bound = c.config.is_push() && c.push.active;
+        Ok(info)
     }
 
     fn consumer_create(
         &mut self,
         stream: &str,
-        name_in_subject: Option<&str>,
+        form: respond::CreateForm<'_>,
         body: &[u8],
     ) -> Result<Vec<u8>, ApiError> {
-        let req = respond::parse_consumer_create(body, stream, name_in_subject)?;
+        let mut cfg = respond::parse_consumer_create(body, stream, form)?;
         let s = self
             .streams
-            .get_mut(stream)
+            .get(stream)
             .ok_or_else(ApiError::stream_not_found)?;
-        let cfg = req;
+        respond::check_consumer_config(&cfg, &s.config)?;
         let name = if !cfg.durable_name.is_empty() {
             cfg.durable_name.clone()
         } else if !cfg.name.is_empty() {
             cfg.name.clone()
         } else {
-            respond::random_name()
+            // A legacy ephemeral: its random name goes into its configuration.
+            let mut n = respond::random_name();
+            while s.consumers.contains_key(&n) {
+                n = respond::random_name();
+            }
+            cfg.name = n.clone();
+            n
         };
         if let Some(existing) = s.consumers.get(&name) {
-            if existing.config == cfg {
-                let info = self.consumer_info_of(stream, &name)?;
-                return Ok(respond::consumer_create_response(&info));
+            let in_use = self.deliver_subject_in_use(existing);
+            respond::check_consumer_update(&existing.config, &cfg, in_use)?;
+            if self.update_consumer(stream, &name, cfg) {
+                self.save_consumers();
             }
-            return Err(ApiError::consumer_name_in_use());
+            let info = self.consumer_info_of(stream, &name)?;
+            return Ok(respond::consumer_create_response(&info));
         }
         if s.config.max_consumers > 0 && s.consumers.len() as i64 >= s.config.max_consumers {
             return Err(ApiError::maximum_consumers_limit());
         }
-        if s.config.retention == api::RetentionPolicy::WorkQueue {
+        if s.config.retention == api::RetentionPolicy::WorkQueue && !cfg.direct {
             respond::check_workqueue_consumer(&cfg, s.consumers.values().map(|c| &c.config))?;
+        }
+        if !respond::valid_consumer_name(&name) {
+            return Err(ApiError::consumer_bad_durable_name());
         }
         let mut c = Consumer::new(name.clone(), cfg.clone(), SystemTime::now());
         // Where delivery starts.
         let st = s.msgs.state();
+        let filter = cfg.filter_subject.clone();
+        let takes_it =
+            |x: &str| filter.is_empty() || subject::matches(filter.as_bytes(), x.as_bytes());
         let start = match cfg.deliver_policy {
             api::DeliverPolicy::All => 0,
             api::DeliverPolicy::New => st.last_seq,
-            api::DeliverPolicy::Last => {
-                let filter = cfg.filter_subject.clone();
-                s.msgs
-                    .last(&|x| {
-                        filter.is_empty() || subject::matches(filter.as_bytes(), x.as_bytes())
-                    })
-                    .ok()
-                    .flatten()
-                    .map_or(st.last_seq, |m| m.seq - 1)
+            api::DeliverPolicy::Last => s
+                .msgs
+                .last(&takes_it)
+                .ok()
+                .flatten()
+                .map_or(st.last_seq, |m| m.seq - 1),
+            api::DeliverPolicy::LastPerSubject => {
+                // The last message of every subject the filter takes, oldest first, then
+                // whatever comes after the stream's current end.
+                let mut last: HashMap<String, u64> = HashMap::new();
+                let mut seq = 0;
+                while let Ok(Some(m)) = s.msgs.next(seq + 1, &takes_it) {
+                    seq = m.seq;
+                    last.insert(m.subject, m.seq);
+                }
+                let mut seqs: Vec<u64> = last.into_values().collect();
+                seqs.sort_unstable();
+                match seqs.first() {
+                    Some(first) => {
+                        let start = first - 1;
+                        c.skip = seqs.into();
+                        c.skip_resume = st.last_seq;
+                        start
+                    }
+                    None => st.last_seq,
+                }
             }
             api::DeliverPolicy::ByStartSequence => cfg.opt_start_seq.saturating_sub(1),
             api::DeliverPolicy::ByStartTime => {
@@ -1342,12 +1428,14 @@ impl Engine {
                 }
                 seq
             }
-            _ => 0,
         };
         c.progress.delivered_stream = start;
         c.progress.ack_floor_stream = start;
-        s.consumers.insert(name.clone(), c);
+        if let Some(s) = self.streams.get_mut(stream) {
+            s.consumers.insert(name.clone(), c);
+        }
         self.save_consumers();
+        self.start_consumer(stream, &name);
         let info = self.consumer_info_of(stream, &name)?;
         Ok(respond::consumer_create_response(&info))
     }
@@ -1359,31 +1447,22 @@ impl Engine {
     }
 
     fn consumer_delete(&mut self, stream: &str, name: &str) -> Result<Vec<u8>, ApiError> {
-        let s = self
-            .streams
-            .get_mut(stream)
-            .ok_or_else(ApiError::stream_not_found)?;
-        if s.consumers.remove(name).is_none() {
-            return Err(ApiError::consumer_not_found());
-        }
-        let key = store_name(&self.acc.account.name, stream);
-        let memory = s.memory;
-        self.store(memory)
-            .delete_consumer(&key, name)
-            .map_err(|e| ApiError::store_failed(e.to_string()))?;
+        self.remove_consumer(stream, name)?;
         Ok(respond::success_response("consumer_delete_response"))
     }
 
-    fn consumer_names(&self, stream: &str) -> Result<Vec<u8>, ApiError> {
+    fn consumer_names(&self, stream: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let req: api::ConsumerNamesRequest = api::parse_optional_request(body)?;
         let s = self
             .streams
             .get(stream)
             .ok_or_else(ApiError::stream_not_found)?;
         let names: Vec<String> = s.consumers.keys().cloned().collect();
-        Ok(respond::consumer_names_response(&names, 0))
+        Ok(respond::consumer_names_response(&names, req.offset))
     }
 
-    fn consumer_list(&self, stream: &str) -> Result<Vec<u8>, ApiError> {
+    fn consumer_list(&self, stream: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let req: api::ConsumerListRequest = api::parse_optional_request(body)?;
         let s = self
             .streams
             .get(stream)
@@ -1393,7 +1472,7 @@ impl Engine {
             .keys()
             .filter_map(|n| self.consumer_info_of(stream, n).ok())
             .collect();
-        Ok(respond::consumer_list_response(&infos, 0))
+        Ok(respond::consumer_list_response(&infos, req.offset))
     }
 
     fn next_request(&mut self, stream: &str, name: &str, reply: &Bytes, body: &[u8]) {
@@ -1403,6 +1482,20 @@ impl Engine {
         let Some(c) = s.consumers.get_mut(name) else {
             return;
         };
+        if c.config.is_push() {
+            let msg = Message {
+                subject: reply,
+                via: None,
+                reply: None,
+                headers: Some(b"NATS/1.0 409 Consumer is push based\r\n\r\n"),
+                payload: b"",
+            };
+            self.acc
+                .account
+                .publish(&msg, Origin::client(self.acc.cid, true), &mut self.flush);
+            return;
+        }
+        c.touch();
         let req = api::NextRequest::parse(body).unwrap_or_default();
         c.waiting.push_back(PullRequest {
             reply: reply.clone(),

@@ -29,6 +29,10 @@ pub enum Kind {
     Stream(String),
     /// `$JS.ACK.<stream>.>`.
     Ack,
+    /// `$JS.FC.<stream>.>`: answers to push consumers' flow-control requests.
+    FlowControl,
+    /// Not a message: a subscription on a push consumer's deliver subject came or went.
+    Interest,
 }
 
 /// The sink behind JetStream's internal subscriptions.
