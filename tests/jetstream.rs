@@ -622,3 +622,239 @@ async fn jetstream_only_in_enabled_accounts_like_nats_server() {
     assert_eq!(nats[1]["error"]["err_code"], 10039, "{}", nats[1]);
     assert_eq!(ours, nats);
 }
+
+// ---- consumers: push, flow control, heartbeats, clean-up ---------------------------------
+
+/// One API request with a JSON answer (panics on silence).
+async fn api(nc: &async_nats::Client, which: Impl, subject: &str, body: &str) -> Value {
+    let reply = tokio::time::timeout(
+        Duration::from_secs(5),
+        nc.request(subject.to_string(), body.to_string().into()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{which:?}: no answer to {subject}"))
+    .unwrap_or_else(|e| panic!("{which:?}: {subject}: {e}"));
+    let text = String::from_utf8_lossy(&reply.payload).into_owned();
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+/// Consumer create requests nats-server refuses or accepts, updates of existing ones,
+/// binding a push durable, and paging of the consumer lists.
+async fn consumer_create_transcript(which: Impl) -> Vec<Value> {
+    let dir = TempDir::new();
+    let b = start(which, &dir);
+    let nc = connect(&b).await;
+    let mut out = Vec::new();
+    out.push(
+        api(
+            &nc,
+            which,
+            "$JS.API.STREAM.CREATE.PS",
+            r#"{"name":"PS","subjects":["ps.>"]}"#,
+        )
+        .await,
+    );
+    let eph = "$JS.API.CONSUMER.CREATE.PS";
+    let reqs: &[(&str, &str)] = &[
+        (
+            eph,
+            r#"{"stream_name":"PS","config":{"deliver_subject":"dlv.a","flow_control":true}}"#,
+        ),
+        (
+            eph,
+            r#"{"stream_name":"PS","config":{"deliver_subject":"dlv.a","max_waiting":5}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.DURABLE.CREATE.PS.P",
+            r#"{"stream_name":"PS","config":{"durable_name":"P","ack_policy":"explicit","idle_heartbeat":1000000000}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.DURABLE.CREATE.PS.P",
+            r#"{"stream_name":"PS","config":{"durable_name":"P","ack_policy":"explicit","flow_control":true}}"#,
+        ),
+        (
+            eph,
+            r#"{"stream_name":"PS","config":{"deliver_subject":"dlv.*"}}"#,
+        ),
+        (
+            eph,
+            r#"{"stream_name":"PS","config":{"deliver_subject":"ps.x"}}"#,
+        ),
+        (
+            eph,
+            r#"{"stream_name":"PS","config":{"deliver_subject":"dlv.a","idle_heartbeat":50000000}}"#,
+        ),
+        (
+            eph,
+            r#"{"stream_name":"PS","config":{"deliver_subject":"dlv.a","ack_policy":"explicit","backoff":[1000000000,2000000000],"max_deliver":2}}"#,
+        ),
+        (
+            eph,
+            r#"{"stream_name":"PS","config":{"deliver_subject":"dlv.a","deliver_policy":"last_per_subject"}}"#,
+        ),
+        (
+            eph,
+            r#"{"stream_name":"PS","config":{"deliver_subject":"dlv.a","deliver_policy":"by_start_sequence"}}"#,
+        ),
+        (
+            eph,
+            r#"{"stream_name":"PS","config":{"deliver_subject":"dlv.a","opt_start_seq":3}}"#,
+        ),
+        (
+            eph,
+            r#"{"stream_name":"PS","config":{"deliver_subject":"dlv.a","max_ack_pending":10}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.DURABLE.CREATE.PS.DD",
+            r#"{"stream_name":"PS","config":{"durable_name":"DD","deliver_subject":"dlv.a","direct":true}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.DURABLE.CREATE.PS.P",
+            r#"{"stream_name":"PS","config":{"durable_name":"P","ack_policy":"explicit","rate_limit_bps":1000}}"#,
+        ),
+        (
+            eph,
+            r#"{"stream_name":"PS","config":{"durable_name":"X","deliver_subject":"dlv.a"}}"#,
+        ),
+        (
+            eph,
+            r#"{"stream_name":"PS","config":{"deliver_subject":"dlv.a","sample_freq":"abc"}}"#,
+        ),
+        (
+            eph,
+            r#"{"stream_name":"PS","config":{"deliver_subject":"dlv.a","filter_subject":"other.>"}}"#,
+        ),
+        (eph, r#"{"config":{"deliver_subject":"dlv.a"}}"#),
+        (
+            "$JS.API.CONSUMER.CREATE.PS.F1.ps.a",
+            r#"{"stream_name":"PS","config":{"filter_subject":"ps.b","ack_policy":"explicit"}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.CREATE.PS.D1",
+            r#"{"stream_name":"PS","config":{"durable_name":"D1","deliver_subject":"dlv.d1","deliver_group":"G","ack_policy":"explicit","idle_heartbeat":1000000000,"flow_control":true}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.CREATE.PS.D1",
+            r#"{"stream_name":"PS","config":{"durable_name":"D1","deliver_subject":"dlv.d1","deliver_group":"G","ack_policy":"explicit","idle_heartbeat":1000000000,"flow_control":true}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.CREATE.PS.D1",
+            r#"{"stream_name":"PS","config":{"durable_name":"D1","deliver_subject":"dlv.d2","deliver_group":"G","ack_policy":"explicit","idle_heartbeat":1000000000,"flow_control":true}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.CREATE.PS.D1",
+            r#"{"stream_name":"PS","config":{"durable_name":"D1","deliver_subject":"dlv.d2","deliver_group":"G","deliver_policy":"last","ack_policy":"explicit","idle_heartbeat":1000000000,"flow_control":true}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.CREATE.PS.D1",
+            r#"{"stream_name":"PS","config":{"durable_name":"D1","deliver_subject":"dlv.d2","deliver_group":"G","ack_policy":"explicit","idle_heartbeat":2000000000,"flow_control":true}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.DURABLE.CREATE.PS.D2",
+            r#"{"stream_name":"PS","config":{"durable_name":"D2","ack_policy":"none"}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.CREATE.PS.NE",
+            r#"{"stream_name":"PS","config":{"deliver_subject":"dlv.ne","headers_only":true,"replay_policy":"original"}}"#,
+        ),
+        (
+            "$JS.API.CONSUMER.CREATE.PS.LPS.ps.*",
+            r#"{"stream_name":"PS","config":{"deliver_policy":"last_per_subject","filter_subject":"ps.*","ack_policy":"explicit"}}"#,
+        ),
+        ("$JS.API.CONSUMER.INFO.PS.D1", ""),
+    ];
+    for (subject, body) in reqs {
+        out.push(api(&nc, which, subject, body).await);
+    }
+    // A legacy ephemeral gets a random name ...
+    let created = api(
+        &nc,
+        which,
+        eph,
+        r#"{"stream_name":"PS","config":{"deliver_subject":"dlv.e","ack_policy":"explicit","idle_heartbeat":1000000000,"flow_control":true}}"#,
+    )
+    .await;
+    let name = created["name"]
+        .as_str()
+        .expect("ephemeral name")
+        .to_string();
+    assert_eq!(name.len(), 8, "{which:?}: {created}");
+    // ... which its configuration does not show (nats-server 2.9.10).
+    assert_eq!(
+        created["config"]["name"],
+        Value::Null,
+        "{which:?}: {created}"
+    );
+    let mut created = created;
+    created["name"] = Value::String("EPHEMERAL".into());
+    out.push(created);
+    out.push(
+        api(
+            &nc,
+            which,
+            &format!("$JS.API.CONSUMER.DELETE.PS.{name}"),
+            "",
+        )
+        .await,
+    );
+    // Bound (a member of its group subscribed): the deliver subject stays.
+    let _member = nc
+        .queue_subscribe("dlv.d2", "G".into())
+        .await
+        .expect("subscribe");
+    nc.flush().await.expect("flush");
+    // nats-server learns of the subscription asynchronously (its consumer's own loop
+    // reads an interest notification): ask until it shows, at most 3 s.
+    let mut info = Value::Null;
+    for _ in 0..30 {
+        info = api(&nc, which, "$JS.API.CONSUMER.INFO.PS.D1", "").await;
+        if info["push_bound"] == Value::Bool(true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    out.push(info);
+    out.push(
+        api(
+            &nc,
+            which,
+            "$JS.API.CONSUMER.CREATE.PS.D1",
+            r#"{"stream_name":"PS","config":{"durable_name":"D1","deliver_subject":"dlv.d3","deliver_group":"G","ack_policy":"explicit","idle_heartbeat":2000000000,"flow_control":true}}"#,
+        )
+        .await,
+    );
+    for (subject, body) in [
+        ("$JS.API.CONSUMER.NAMES.PS", r#"{"offset":1}"#),
+        ("$JS.API.CONSUMER.NAMES.PS", r#"{"offset":9}"#),
+        ("$JS.API.CONSUMER.LIST.PS", r#"{"offset":3}"#),
+        ("$JS.API.CONSUMER.NAMES.PS", "{bad"),
+    ] {
+        out.push(api(&nc, which, subject, body).await);
+    }
+    // MSG.NEXT on a push consumer: a 409 status, no JSON.
+    let reply = nc
+        .request("$JS.API.CONSUMER.MSG.NEXT.PS.D1", "".into())
+        .await
+        .expect("answer");
+    out.push(Value::String(format!(
+        "{:?} {:?}",
+        reply.status.map(u16::from),
+        reply.description
+    )));
+    out
+}
+
+#[tokio::test]
+async fn consumer_create_checks_and_updates_match_nats_server() {
+    let mut nats = consumer_create_transcript(Impl::NatsServer).await;
+    let mut ours = consumer_create_transcript(Impl::Edgeleaf).await;
+    nats.iter_mut().for_each(normalize);
+    ours.iter_mut().for_each(normalize);
+    assert_eq!(nats.len(), ours.len());
+    for (i, (n, o)) in nats.iter().zip(&ours).enumerate() {
+        assert_eq!(
+            o, n,
+            "response {i} differs\nnats-server: {n}\nedgeleaf:    {o}"
+        );
+    }
+}

@@ -1343,7 +1343,7 @@ impl Engine {
         form: respond::CreateForm<'_>,
         body: &[u8],
     ) -> Result<Vec<u8>, ApiError> {
-        let mut cfg = respond::parse_consumer_create(body, stream, form)?;
+        let cfg = respond::parse_consumer_create(body, stream, form)?;
         let s = self
             .streams
             .get(stream)
@@ -1354,12 +1354,12 @@ impl Engine {
         } else if !cfg.name.is_empty() {
             cfg.name.clone()
         } else {
-            // A legacy ephemeral: its random name goes into its configuration.
+            // A legacy ephemeral: a random name, which its configuration does not show
+            // (nats-server names the consumer, not the copy of the config it keeps).
             let mut n = respond::random_name();
             while s.consumers.contains_key(&n) {
                 n = respond::random_name();
             }
-            cfg.name = n.clone();
             n
         };
         if let Some(existing) = s.consumers.get(&name) {
