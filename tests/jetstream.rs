@@ -858,3 +858,236 @@ async fn consumer_create_checks_and_updates_match_nats_server() {
         );
     }
 }
+
+/// Next message on a core subscription, or a panic naming what was awaited.
+async fn next_msg(
+    sub: &mut async_nats::Subscriber,
+    which: Impl,
+    what: &str,
+) -> async_nats::Message {
+    tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .unwrap_or_else(|_| panic!("{which:?}: no {what} within 10 s"))
+        .unwrap_or_else(|| panic!("{which:?}: subscription closed waiting for {what}"))
+}
+
+/// A header's value by its name as sent (async-nats files its own well-known names apart
+/// from names given as strings, so `get("Nats-...")` would miss them).
+fn header_in(h: Option<&async_nats::HeaderMap>, key: &str) -> Option<String> {
+    h?.iter()
+        .find(|(k, _)| k.as_ref() as &str == key)
+        .and_then(|(_, v)| v.first())
+        .map(|v| v.as_str().to_string())
+}
+
+fn header(m: &async_nats::Message, key: &str) -> Option<String> {
+    header_in(m.headers.as_ref(), key)
+}
+
+async fn next_push(msgs: &mut consumer::push::Messages, which: Impl) -> jetstream::Message {
+    tokio::time::timeout(Duration::from_secs(10), msgs.next())
+        .await
+        .unwrap_or_else(|_| panic!("{which:?}: no push delivery within 10 s"))
+        .expect("stream open")
+        .unwrap_or_else(|e| panic!("{which:?}: {e}"))
+}
+
+fn jheader(m: &jetstream::Message, key: &str) -> Option<String> {
+    header_in(m.headers.as_ref(), key)
+}
+
+/// A push durable through async-nats: order, delivery counts after a NAK, headers;
+/// a headers_only consumer; a replay-original consumer; the consumer info after.
+async fn push_deliveries(which: Impl) -> Vec<String> {
+    let dir = TempDir::new();
+    let b = start(which, &dir);
+    let nc = connect(&b).await;
+    let js = jetstream::new(nc.clone());
+    js.create_stream(stream::Config {
+        name: "PD".into(),
+        subjects: vec!["pd.>".into()],
+        ..Default::default()
+    })
+    .await
+    .expect("create");
+    for i in 1..=5 {
+        let mut h = async_nats::HeaderMap::new();
+        h.insert("X-Test", format!("h{i}").as_str());
+        js.publish_with_headers(format!("pd.{i}"), h, format!("m{i}").into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let s = js.get_stream("PD").await.unwrap();
+    let mut seen = Vec::new();
+    let c: consumer::PushConsumer = s
+        .create_consumer(consumer::push::Config {
+            durable_name: Some("PC".into()),
+            deliver_subject: "dlv.pc".into(),
+            ack_policy: consumer::AckPolicy::Explicit,
+            idle_heartbeat: Duration::from_secs(1),
+            flow_control: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{which:?}: push consumer: {e}"));
+    let mut msgs = c.messages().await.expect("messages");
+    for i in 1..=5 {
+        let m = next_push(&mut msgs, which).await;
+        let info = m.info().unwrap();
+        seen.push(format!(
+            "{} {} d={} s={} c={} {:?}",
+            m.subject,
+            String::from_utf8_lossy(&m.payload),
+            info.delivered,
+            info.stream_sequence,
+            info.consumer_sequence,
+            jheader(&m, "X-Test")
+        ));
+        if i == 3 {
+            m.ack_with(jetstream::AckKind::Nak(None)).await.unwrap();
+        } else {
+            m.double_ack().await.unwrap();
+        }
+    }
+    let m = next_push(&mut msgs, which).await;
+    let info = m.info().unwrap();
+    seen.push(format!(
+        "again {} d={} s={} c={}",
+        String::from_utf8_lossy(&m.payload),
+        info.delivered,
+        info.stream_sequence,
+        info.consumer_sequence
+    ));
+    m.double_ack().await.unwrap();
+    // headers_only: the stored headers plus Nats-Msg-Size, no payload.
+    let ho: consumer::PushConsumer = s
+        .create_consumer(consumer::push::Config {
+            deliver_subject: "dlv.ho".into(),
+            headers_only: true,
+            filter_subject: "pd.2".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut hm = ho.messages().await.unwrap();
+    let m = tokio::time::timeout(Duration::from_secs(10), hm.next())
+        .await
+        .expect("headers_only delivery")
+        .unwrap()
+        .unwrap();
+    seen.push(format!(
+        "headers_only {} payload={:?} size={:?} x={:?}",
+        m.subject,
+        m.payload,
+        jheader(&m, "Nats-Msg-Size"),
+        jheader(&m, "X-Test")
+    ));
+    // Replay original: the same messages in the same order (their pacing is not
+    // asserted, only that pacing does not lose or reorder them).
+    let rp: consumer::PushConsumer = s
+        .create_consumer(consumer::push::Config {
+            deliver_subject: "dlv.rp".into(),
+            replay_policy: consumer::ReplayPolicy::Original,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut rm = rp.messages().await.unwrap();
+    let mut order = Vec::new();
+    for _ in 0..5 {
+        let m = tokio::time::timeout(Duration::from_secs(10), rm.next())
+            .await
+            .expect("replay delivery")
+            .unwrap()
+            .unwrap();
+        order.push(String::from_utf8_lossy(&m.payload).into_owned());
+    }
+    seen.push(format!("replay {order:?}"));
+    let mut c = c;
+    let info = c.info().await.unwrap().clone();
+    seen.push(format!(
+        "info delivered={}/{} floor={}/{} ack_pending={} redelivered={} pending={} bound={}",
+        info.delivered.consumer_sequence,
+        info.delivered.stream_sequence,
+        info.ack_floor.consumer_sequence,
+        info.ack_floor.stream_sequence,
+        info.num_ack_pending,
+        info.num_redelivered,
+        info.num_pending,
+        info.push_bound
+    ));
+    seen
+}
+
+#[tokio::test]
+async fn push_deliveries_match_nats_server() {
+    let nats = push_deliveries(Impl::NatsServer).await;
+    let ours = push_deliveries(Impl::Edgeleaf).await;
+    assert_eq!(nats[0], r#"pd.1 m1 d=1 s=1 c=1 Some("h1")"#);
+    assert_eq!(
+        nats[6],
+        r#"headers_only pd.2 payload=b"" size=Some("2") x=Some("h2")"#
+    );
+    assert_eq!(ours, nats);
+}
+
+/// Idle heartbeats of a filtered push consumer: what `Nats-Last-Consumer` and
+/// `Nats-Last-Stream` say once it delivered everything, seen on a plain subscription.
+async fn heartbeats(which: Impl) -> Vec<String> {
+    let dir = TempDir::new();
+    let b = start(which, &dir);
+    let nc = connect(&b).await;
+    let js = jetstream::new(nc.clone());
+    js.create_stream(stream::Config {
+        name: "HB".into(),
+        subjects: vec!["hb.>".into()],
+        ..Default::default()
+    })
+    .await
+    .expect("create");
+    for subject in ["hb.a", "hb.b", "hb.a", "hb.b"] {
+        js.publish(subject, "x".into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let mut sub = nc.subscribe("dlv.hb").await.unwrap();
+    let _ = api(
+        &nc,
+        which,
+        "$JS.API.CONSUMER.CREATE.HB.HBC",
+        r#"{"stream_name":"HB","config":{"durable_name":"HBC","deliver_subject":"dlv.hb","filter_subject":"hb.a","ack_policy":"none","idle_heartbeat":200000000}}"#,
+    )
+    .await;
+    let mut out = Vec::new();
+    for _ in 0..2 {
+        let m = next_msg(&mut sub, which, "delivery").await;
+        out.push(format!("{} {:?}", m.subject, m.status));
+    }
+    let hb = next_msg(&mut sub, which, "heartbeat").await;
+    out.push(format!(
+        "{:?} {:?} reply={:?} consumer={:?} stream={:?} stalled={:?} payload={:?}",
+        hb.status.map(u16::from),
+        hb.description,
+        hb.reply,
+        header(&hb, "Nats-Last-Consumer"),
+        header(&hb, "Nats-Last-Stream"),
+        header(&hb, "Nats-Consumer-Stalled"),
+        hb.payload
+    ));
+    out
+}
+
+#[tokio::test]
+async fn heartbeats_match_nats_server() {
+    let nats = heartbeats(Impl::NatsServer).await;
+    let ours = heartbeats(Impl::Edgeleaf).await;
+    assert_eq!(
+        nats[2],
+        r#"Some(100) Some("Idle Heartbeat") reply=None consumer=Some("2") stream=Some("4") stalled=None payload=b"""#
+    );
+    assert_eq!(ours, nats);
+}
