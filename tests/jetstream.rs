@@ -1091,3 +1091,167 @@ async fn heartbeats_match_nats_server() {
     );
     assert_eq!(ours, nats);
 }
+
+/// Flow control seen on a plain subscription that does not answer at first: where the
+/// request comes, where deliveries stop, the stalled heartbeat naming the request, and
+/// the rest after the answer.
+async fn flow_control(which: Impl) -> Vec<String> {
+    const SIZE: usize = 60_000;
+    const COUNT: usize = 40;
+    let dir = TempDir::new();
+    let b = start(which, &dir);
+    let nc = connect(&b).await;
+    let js = jetstream::new(nc.clone());
+    js.create_stream(stream::Config {
+        name: "FC".into(),
+        subjects: vec!["fc.>".into()],
+        ..Default::default()
+    })
+    .await
+    .expect("create");
+    for _ in 0..COUNT {
+        js.publish("fc.x", vec![b'x'; SIZE].into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let mut sub = nc.subscribe("dlv.fc").await.unwrap();
+    let created = api(
+        &nc,
+        which,
+        "$JS.API.CONSUMER.CREATE.FC.FCC",
+        r#"{"stream_name":"FC","config":{"durable_name":"FCC","deliver_subject":"dlv.fc","ack_policy":"none","flow_control":true,"idle_heartbeat":300000000}}"#,
+    )
+    .await;
+    assert!(created.get("error").is_none(), "{which:?}: {created}");
+    let mut out = Vec::new();
+    let mut data = 0;
+    let mut request: Option<String> = None;
+    // Until the heartbeat that says the consumer is stalled.
+    loop {
+        let m = next_msg(&mut sub, which, "delivery or stall").await;
+        match (m.status.map(u16::from), &m.reply) {
+            (None, _) => data += 1,
+            (Some(100), Some(reply)) => {
+                assert!(
+                    reply.starts_with("$JS.FC.FC.FCC."),
+                    "{which:?}: flow-control reply {reply}"
+                );
+                assert!(request.is_none(), "{which:?}: a second request unanswered");
+                request = Some(reply.to_string());
+                out.push(format!("request after {data} {:?}", m.description));
+            }
+            (Some(100), None) => {
+                if let Some(stalled) = header(&m, "Nats-Consumer-Stalled") {
+                    assert_eq!(Some(&stalled), request.as_ref(), "{which:?}");
+                    out.push(format!("stalled after {data}"));
+                    break;
+                }
+            }
+            other => panic!("{which:?}: unexpected {other:?}"),
+        }
+    }
+    nc.publish(request.clone().unwrap(), "".into())
+        .await
+        .unwrap();
+    while data < COUNT {
+        let m = next_msg(&mut sub, which, "delivery after the answer").await;
+        match (m.status.map(u16::from), m.reply) {
+            (None, _) => data += 1,
+            (Some(100), Some(reply)) => {
+                out.push(format!("request after {data}"));
+                nc.publish(reply, "".into()).await.unwrap();
+            }
+            _ => {}
+        }
+    }
+    out.push(format!("all {data}"));
+    out
+}
+
+#[tokio::test]
+async fn flow_control_stalls_until_answered_like_nats_server() {
+    let nats = flow_control(Impl::NatsServer).await;
+    let ours = flow_control(Impl::Edgeleaf).await;
+    // 60 kB messages: a request once more than half of the first 2 MiB window is out, a
+    // stall once all of it is (as PROTOCOL.md 3.12 observed).
+    assert_eq!(
+        nats,
+        [
+            r#"request after 18 Some("FlowControl Request")"#,
+            "stalled after 35",
+            "all 40"
+        ]
+    );
+    assert_eq!(ours, nats);
+}
+
+/// `deliver_group`: a plain subscription does not bind it, members of the group do and
+/// share the deliveries (each message once among them).
+async fn deliver_group(which: Impl) -> Vec<String> {
+    let dir = TempDir::new();
+    let b = start(which, &dir);
+    let nc = connect(&b).await;
+    let js = jetstream::new(nc.clone());
+    js.create_stream(stream::Config {
+        name: "DG".into(),
+        subjects: vec!["dg.>".into()],
+        ..Default::default()
+    })
+    .await
+    .expect("create");
+    let _plain = nc.subscribe("dlv.dg").await.unwrap();
+    nc.flush().await.unwrap();
+    let created = api(
+        &nc,
+        which,
+        "$JS.API.CONSUMER.CREATE.DG.G1",
+        r#"{"stream_name":"DG","config":{"durable_name":"G1","deliver_subject":"dlv.dg","deliver_group":"workers","ack_policy":"explicit"}}"#,
+    )
+    .await;
+    let mut out = vec![format!("bound with a plain sub: {}", created["push_bound"])];
+    let mut members = Vec::new();
+    for _ in 0..2 {
+        members.push(
+            nc.queue_subscribe("dlv.dg", "workers".into())
+                .await
+                .unwrap(),
+        );
+    }
+    nc.flush().await.unwrap();
+    for i in 0..20 {
+        js.publish("dg.x", format!("{i}").into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let mut got: Vec<String> = Vec::new();
+    'outer: loop {
+        for sub in members.iter_mut() {
+            if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(50), sub.next()).await {
+                if m.status.is_none() {
+                    got.push(String::from_utf8_lossy(&m.payload).into_owned());
+                    nc.publish(m.reply.unwrap(), "".into()).await.unwrap();
+                }
+            }
+            if got.len() == 20 {
+                break 'outer;
+            }
+        }
+    }
+    got.sort_by_key(|s| s.parse::<u32>().unwrap());
+    out.push(format!("{got:?}"));
+    let info = api(&nc, which, "$JS.API.CONSUMER.INFO.DG.G1", "").await;
+    out.push(format!("bound with members: {}", info["push_bound"]));
+    out
+}
+
+#[tokio::test]
+async fn deliver_group_members_share_deliveries_like_nats_server() {
+    let nats = deliver_group(Impl::NatsServer).await;
+    let ours = deliver_group(Impl::Edgeleaf).await;
+    assert_eq!(nats[0], "bound with a plain sub: null");
+    assert_eq!(ours, nats);
+}
