@@ -1255,3 +1255,211 @@ async fn deliver_group_members_share_deliveries_like_nats_server() {
     assert_eq!(nats[0], "bound with a plain sub: null");
     assert_eq!(ours, nats);
 }
+
+/// Is the consumer still there? (CONSUMER.INFO answers 10014 once it is gone.)
+async fn consumer_exists(nc: &async_nats::Client, which: Impl, stream: &str, name: &str) -> bool {
+    let info = api(
+        nc,
+        which,
+        &format!("$JS.API.CONSUMER.INFO.{stream}.{name}"),
+        "",
+    )
+    .await;
+    match info["error"]["err_code"].as_u64() {
+        None => true,
+        Some(10014) => false,
+        Some(_) => panic!("{which:?}: {info}"),
+    }
+}
+
+/// Waits (asking every 100 ms, at most 15 s) until the consumer is deleted; nothing
+/// announces it to a client, so asking is the only way to see it.
+async fn until_deleted(nc: &async_nats::Client, which: Impl, stream: &str, name: &str) {
+    for _ in 0..150 {
+        if !consumer_exists(nc, which, stream, name).await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{which:?}: consumer {name} was never deleted");
+}
+
+/// inactive_threshold: an unbound ephemeral push consumer and an idle pull one go; a
+/// bound one and a durable stay, until the bound one loses its subscriber.
+async fn idle_clean_up(which: Impl) -> Vec<String> {
+    let dir = TempDir::new();
+    let b = start(which, &dir);
+    let nc = connect(&b).await;
+    let _ = api(
+        &nc,
+        which,
+        "$JS.API.STREAM.CREATE.IC",
+        r#"{"name":"IC","subjects":["ic.>"]}"#,
+    )
+    .await;
+    let unbound = api(
+        &nc,
+        which,
+        "$JS.API.CONSUMER.CREATE.IC",
+        r#"{"stream_name":"IC","config":{"deliver_subject":"dlv.u","inactive_threshold":300000000}}"#,
+    )
+    .await;
+    let unbound = unbound["name"].as_str().expect("name").to_string();
+    let mut sub = nc.subscribe("dlv.b").await.unwrap();
+    nc.flush().await.unwrap();
+    let bound = api(
+        &nc,
+        which,
+        "$JS.API.CONSUMER.CREATE.IC",
+        r#"{"stream_name":"IC","config":{"deliver_subject":"dlv.b","inactive_threshold":300000000}}"#,
+    )
+    .await;
+    let bound = bound["name"].as_str().expect("name").to_string();
+    let pull = api(
+        &nc,
+        which,
+        "$JS.API.CONSUMER.CREATE.IC.PE",
+        r#"{"stream_name":"IC","config":{"ack_policy":"explicit","inactive_threshold":300000000}}"#,
+    )
+    .await;
+    assert_eq!(pull["config"]["inactive_threshold"], 300000000, "{pull}");
+    let _ = api(
+        &nc,
+        which,
+        "$JS.API.CONSUMER.CREATE.IC.DP",
+        r#"{"stream_name":"IC","config":{"durable_name":"DP","deliver_subject":"dlv.d"}}"#,
+    )
+    .await;
+    let mut out = Vec::new();
+    until_deleted(&nc, which, "IC", &unbound).await;
+    out.push("unbound push ephemeral deleted".to_string());
+    until_deleted(&nc, which, "IC", "PE").await;
+    out.push("idle pull ephemeral deleted".to_string());
+    out.push(format!(
+        "bound ephemeral exists: {}",
+        consumer_exists(&nc, which, "IC", &bound).await
+    ));
+    out.push(format!(
+        "durable exists: {}",
+        consumer_exists(&nc, which, "IC", "DP").await
+    ));
+    sub.unsubscribe().await.unwrap();
+    until_deleted(&nc, which, "IC", &bound).await;
+    out.push("unsubscribed ephemeral deleted".to_string());
+    out
+}
+
+#[tokio::test]
+async fn idle_consumers_are_deleted_like_nats_server() {
+    let nats = idle_clean_up(Impl::NatsServer).await;
+    let ours = idle_clean_up(Impl::Edgeleaf).await;
+    assert_eq!(nats[2], "bound ephemeral exists: true");
+    assert_eq!(ours, nats);
+}
+
+/// Deliver last_per_subject (what it starts with, num_pending, what follows) and backoff
+/// redelivery up to max_deliver, through pull consumers.
+async fn last_per_subject_and_backoff(which: Impl) -> Vec<String> {
+    let dir = TempDir::new();
+    let b = start(which, &dir);
+    let nc = connect(&b).await;
+    let js = jetstream::new(nc.clone());
+    js.create_stream(stream::Config {
+        name: "LB".into(),
+        subjects: vec!["lb.>".into()],
+        ..Default::default()
+    })
+    .await
+    .expect("create");
+    for (subject, body) in [
+        ("lb.a", "a1"),
+        ("lb.b", "b1"),
+        ("lb.a", "a2"),
+        ("lb.c", "c1"),
+        ("lb.b", "b2"),
+        ("lb.x.y", "xy"),
+    ] {
+        js.publish(subject, body.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let s = js.get_stream("LB").await.unwrap();
+    let mut out = Vec::new();
+    let fetch = |c: consumer::PullConsumer, n: usize, expires: Duration| async move {
+        let mut batch = c
+            .fetch()
+            .max_messages(n)
+            .expires(expires)
+            .messages()
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        while let Some(m) = batch.next().await {
+            got.push(m.unwrap());
+        }
+        got
+    };
+    let mut lps: consumer::PullConsumer = s
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some("LPS".into()),
+            deliver_policy: consumer::DeliverPolicy::LastPerSubject,
+            filter_subject: "lb.*".into(),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{which:?}: last_per_subject: {e}"));
+    out.push(format!("pending {}", lps.info().await.unwrap().num_pending));
+    let got = fetch(lps.clone(), 5, Duration::from_secs(1)).await;
+    for m in &got {
+        out.push(format!(
+            "{} {} s={}",
+            m.subject,
+            String::from_utf8_lossy(&m.payload),
+            m.info().unwrap().stream_sequence
+        ));
+        m.double_ack().await.unwrap();
+    }
+    js.publish("lb.a", "a3".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    for m in fetch(lps.clone(), 5, Duration::from_secs(1)).await {
+        out.push(format!("then {}", String::from_utf8_lossy(&m.payload)));
+    }
+    // Backoff: 100 ms before the 2nd delivery, 300 ms before the 3rd, none after.
+    let bo: consumer::PullConsumer = s
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some("BO".into()),
+            filter_subject: "lb.c".into(),
+            ack_policy: consumer::AckPolicy::Explicit,
+            backoff: vec![Duration::from_millis(100), Duration::from_millis(300)],
+            max_deliver: 3,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{which:?}: backoff: {e}"));
+    let mut counts = Vec::new();
+    for _ in 0..3 {
+        for m in fetch(bo.clone(), 1, Duration::from_secs(3)).await {
+            counts.push(m.info().unwrap().delivered);
+        }
+    }
+    let after = fetch(bo.clone(), 1, Duration::from_millis(1500)).await;
+    out.push(format!(
+        "backoff deliveries {counts:?}, then {}",
+        after.len()
+    ));
+    out
+}
+
+#[tokio::test]
+async fn last_per_subject_and_backoff_match_nats_server() {
+    let nats = last_per_subject_and_backoff(Impl::NatsServer).await;
+    let ours = last_per_subject_and_backoff(Impl::Edgeleaf).await;
+    assert_eq!(nats[0], "pending 3");
+    assert_eq!(ours, nats);
+}

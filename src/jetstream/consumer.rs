@@ -45,7 +45,10 @@ pub struct Progress {
 #[derive(Debug, Clone)]
 pub struct PullRequest {
     pub reply: Bytes,
+    /// Messages still wanted.
     pub batch: u64,
+    /// Messages it got so far.
+    pub sent: u64,
     pub max_bytes: u64,
     pub sent_bytes: u64,
     pub expires: Option<Instant>,

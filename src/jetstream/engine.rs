@@ -702,6 +702,7 @@ impl Engine {
                     reply: r,
                     batch: n,
                     max_bytes: 0,
+                    sent: 0,
                     sent_bytes: 0,
                     expires: None,
                     no_wait: false,
@@ -736,7 +737,7 @@ impl Engine {
             return self.deliver_push(sname, cname);
         }
         let mut out: Vec<(Bytes, StoredMsg, Bytes)> = Vec::new();
-        let mut statuses: Vec<(Bytes, &'static [u8])> = Vec::new();
+        let mut statuses: Vec<(Bytes, Vec<u8>)> = Vec::new();
         {
             let Some(stream) = self.streams.get_mut(sname) else {
                 return;
@@ -778,9 +779,19 @@ impl Engine {
                     c.next_new(&msgs, &matches).map(|m| (m, false))
                 };
                 let Some((m, redelivery)) = next else {
-                    if no_wait {
+                    // A no_wait request ends when nothing is there now: with a 408 once it
+                    // got something, with a 404 if it got nothing and has no expiry; with
+                    // an expiry and nothing yet it waits for the first message (nats-server
+                    // 2.9's one-shot request).
+                    let r = c.waiting.front().expect("front exists");
+                    if no_wait && (r.sent > 0 || r.expires.is_none()) {
                         let r = c.waiting.pop_front().expect("front exists");
-                        statuses.push((r.reply, b"NATS/1.0 404 No Messages\r\n\r\n"));
+                        let status = if r.sent > 0 {
+                            request_timeout(&r)
+                        } else {
+                            b"NATS/1.0 404 No Messages\r\n\r\n".to_vec()
+                        };
+                        statuses.push((r.reply, status));
                         continue;
                     }
                     break;
@@ -802,6 +813,7 @@ impl Engine {
                 );
                 let req = c.waiting.front_mut().expect("front exists");
                 req.batch -= 1;
+                req.sent += 1;
                 req.sent_bytes += m.payload.len() as u64;
                 let reply = req.reply.clone();
                 if req.batch == 0 || (req.max_bytes > 0 && req.sent_bytes >= req.max_bytes) {
@@ -827,7 +839,7 @@ impl Engine {
                 subject: &to,
                 via: None,
                 reply: None,
-                headers: Some(status),
+                headers: Some(&status),
                 payload: b"",
             };
             self.acc
@@ -841,25 +853,25 @@ impl Engine {
         let now = Instant::now();
         let names: Vec<String> = self.streams.keys().cloned().collect();
         for sname in &names {
-            let mut expired: Vec<Bytes> = Vec::new();
+            let mut expired: Vec<(Bytes, Vec<u8>)> = Vec::new();
             if let Some(stream) = self.streams.get_mut(sname) {
                 expire_by_age(stream);
                 for c in stream.consumers.values_mut() {
                     c.waiting.retain(|r| {
                         let gone = r.expires.is_some_and(|e| e <= now);
                         if gone {
-                            expired.push(r.reply.clone());
+                            expired.push((r.reply.clone(), request_timeout(r)));
                         }
                         !gone
                     });
                 }
             }
-            for r in expired {
+            for (r, status) in expired {
                 let msg = Message {
                     subject: &r,
                     via: None,
                     reply: None,
-                    headers: Some(b"NATS/1.0 408 Request Timeout\r\n\r\n"),
+                    headers: Some(&status),
                     payload: b"",
                 };
                 self.acc
@@ -1501,6 +1513,7 @@ impl Engine {
             reply: reply.clone(),
             batch: req.batch.max(1) as u64,
             max_bytes: req.max_bytes.max(0) as u64,
+            sent: 0,
             sent_bytes: 0,
             expires: (req.expires > 0)
                 .then(|| Instant::now() + Duration::from_nanos(req.expires as u64)),
@@ -1508,6 +1521,17 @@ impl Engine {
         });
         self.deliver_consumer(stream, name);
     }
+}
+
+/// The status that ends a pull request that timed out (or a no_wait one that got
+/// something), with what it did not get.
+fn request_timeout(r: &PullRequest) -> Vec<u8> {
+    let bytes_left = r.max_bytes.saturating_sub(r.sent_bytes);
+    format!(
+        "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: {}\r\nNats-Pending-Bytes: {bytes_left}\r\n\r\n",
+        r.batch
+    )
+    .into_bytes()
 }
 
 /// Does a consumer with this filter take messages on `subject`?
