@@ -1463,3 +1463,155 @@ async fn last_per_subject_and_backoff_match_nats_server() {
     assert_eq!(nats[0], "pending 3");
     assert_eq!(ours, nats);
 }
+
+// ---- the cloud sources an edge stream over the leaf -------------------------------------
+
+/// A cloud stream (nats-server supercluster) sourcing the edge's stream through
+/// `$JS.edge.API`: the hub creates an ephemeral, direct, ack-none push consumer with flow
+/// control and 1 s heartbeats on the edge, deliveries cross the leaf with `@<subject>`,
+/// and the cloud stores them under their own subjects. What the cloud ends up with.
+async fn cloud_sources_edge_stream(leaf: Impl) -> Vec<String> {
+    use support::cloud::{Cloud, Edge, C1N1, EDGE_NAME};
+    let cloud = Cloud::start();
+    let dir = TempDir::new();
+    let extra = format!(
+        "jetstream {{ domain: edge, store_dir: \"{}\" }}\n",
+        dir.path.display()
+    );
+    let edge = Edge::start(leaf, &[cloud.leaf_url(C1N1, "leaf", "leaf")], &extra);
+    cloud.wait_leaf_connected(&[C1N1], EDGE_NAME).await;
+    let e = edge.client().await;
+    let ejs = jetstream::new(e.clone());
+    ejs.create_stream(stream::Config {
+        name: "ESTREAM".into(),
+        subjects: vec!["e.>".into()],
+        ..Default::default()
+    })
+    .await
+    .unwrap_or_else(|err| panic!("{leaf:?}: edge stream: {err}"));
+    for i in 0..3 {
+        ejs.publish(format!("e.{i}"), format!("edge-msg-{i}").into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    // What the hub sends the edge: its consumer-create requests and, on the deliver
+    // subject, the deliveries and heartbeats (a wildcard subscription sees them without
+    // binding the consumer).
+    // (nats-server maps the domain's subject to `$JS.API.` before its local subscribers
+    // see it, edgeleaf after: count both.)
+    let mut creates = futures::stream::select(
+        e.subscribe("$JS.edge.API.CONSUMER.CREATE.>").await.unwrap(),
+        e.subscribe("$JS.API.CONSUMER.CREATE.>").await.unwrap(),
+    );
+    let mut delivered = e.subscribe("$JS.S.>").await.unwrap();
+    e.flush().await.unwrap();
+    let c = cloud.client(C1N1).await;
+    let cjs = jetstream::new(c.clone());
+    // The cloud may not see the edge's domain at once (interest still propagating).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let created = cjs
+            .create_stream(stream::Config {
+                name: "AGG".into(),
+                sources: Some(vec![stream::Source {
+                    name: "ESTREAM".into(),
+                    external: Some(stream::External {
+                        api_prefix: "$JS.edge.API".into(),
+                        delivery_prefix: None,
+                    }),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            })
+            .await;
+        match created {
+            Ok(_) => break,
+            Err(err) if std::time::Instant::now() < deadline => {
+                eprintln!("{leaf:?}: cloud stream not created yet: {err}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(err) => panic!("{leaf:?}: cloud stream: {err}"),
+        }
+    }
+    let mut agg = cjs.get_stream("AGG").await.unwrap();
+    // Nothing announces a sourced message to a client: ask until all are there.
+    let until = |n: u64| {
+        let mut agg = agg.clone();
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                let got = agg.info().await.unwrap().state.messages;
+                if got >= n {
+                    return got;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{leaf:?}: the cloud has {got} of {n} sourced messages"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let mut out = vec![format!("first {}", until(3).await)];
+    // Later messages follow over the same consumer.
+    for i in 3..5 {
+        ejs.publish(format!("e.{i}"), format!("edge-msg-{i}").into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    out.push(format!("then {}", until(5).await));
+    for seq in 1..=5 {
+        let m = agg.get_raw_message(seq).await.unwrap();
+        let source = header_in(Some(&m.headers), "Nats-Stream-Source").unwrap_or_default();
+        out.push(format!(
+            "{} {} source={}",
+            m.subject,
+            String::from_utf8_lossy(&m.payload),
+            source.split(':').next().unwrap_or("")
+        ));
+    }
+    let info = agg.info().await.unwrap();
+    let src = &info.sources[0];
+    out.push(format!("source {} lag {}", src.name, src.lag));
+    // The direct consumer is left out of the edge stream's consumer count.
+    let mut es = ejs.get_stream("ESTREAM").await.unwrap();
+    let einfo = es.info().await.unwrap().clone();
+    out.push(format!("edge consumers {}", einfo.state.consumer_count));
+    // Two heartbeats after the last delivery: what they say, and that the hub, which
+    // creates the consumer again when a heartbeat disagrees with what it received,
+    // created it once.
+    let mut data = 0;
+    let mut beats = Vec::new();
+    while beats.len() < 2 {
+        let m = next_msg(&mut delivered, leaf, "delivery or heartbeat").await;
+        match (m.status.map(u16::from), &m.reply) {
+            (None, _) => data += 1,
+            (Some(100), None) if data >= 5 => beats.push(format!(
+                "heartbeat {:?}/{:?}",
+                header(&m, "Nats-Last-Consumer"),
+                header(&m, "Nats-Last-Stream")
+            )),
+            _ => {}
+        }
+    }
+    out.extend(beats);
+    let mut n = 0;
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(200), creates.next()).await {
+        n += 1;
+    }
+    out.push(format!("consumer creates {n}"));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_sources_an_edge_stream_like_from_nats_server() {
+    let nats = cloud_sources_edge_stream(Impl::NatsServer).await;
+    let ours = cloud_sources_edge_stream(Impl::Edgeleaf).await;
+    assert_eq!(nats[2], "e.0 edge-msg-0 source=ESTREAM");
+    assert_eq!(nats.last().unwrap(), "consumer creates 1");
+    assert_eq!(ours, nats);
+}

@@ -116,6 +116,12 @@ impl Stream {
         }
     }
 
+    /// Consumers other than direct ones (sources' and mirrors'), which nats-server leaves
+    /// out of consumer counts, lists and limits.
+    fn public_consumers(&self) -> impl Iterator<Item = &Consumer> {
+        self.consumers.values().filter(|c| !c.config.direct)
+    }
+
     fn extra_per_msg(&self) -> u64 {
         if self.memory {
             16
@@ -916,7 +922,8 @@ impl Engine {
         for (sname, s) in &mut self.streams {
             let store = if s.memory { &self.memory } else { &self.file };
             for c in s.consumers.values_mut() {
-                if !c.dirty {
+                // Direct consumers (a source's or mirror's) keep no state, as in nats-server.
+                if !c.dirty || c.config.direct {
                     continue;
                 }
                 c.dirty = false;
@@ -1084,7 +1091,7 @@ impl Engine {
             s.config.clone(),
             s.created,
             st,
-            s.consumers.len(),
+            s.public_consumers().count(),
             self.acc.domain.as_deref(),
         );
         info.state.num_subjects = s.msgs.subjects_len() as u64;
@@ -1383,7 +1390,9 @@ impl Engine {
             let info = self.consumer_info_of(stream, &name)?;
             return Ok(respond::consumer_create_response(&info));
         }
-        if s.config.max_consumers > 0 && s.consumers.len() as i64 >= s.config.max_consumers {
+        if s.config.max_consumers > 0
+            && s.public_consumers().count() as i64 >= s.config.max_consumers
+        {
             return Err(ApiError::maximum_consumers_limit());
         }
         if s.config.retention == api::RetentionPolicy::WorkQueue && !cfg.direct {
@@ -1469,7 +1478,7 @@ impl Engine {
             .streams
             .get(stream)
             .ok_or_else(ApiError::stream_not_found)?;
-        let names: Vec<String> = s.consumers.keys().cloned().collect();
+        let names: Vec<String> = s.public_consumers().map(|c| c.name.clone()).collect();
         Ok(respond::consumer_names_response(&names, req.offset))
     }
 
@@ -1480,9 +1489,8 @@ impl Engine {
             .get(stream)
             .ok_or_else(ApiError::stream_not_found)?;
         let infos: Vec<api::ConsumerInfo> = s
-            .consumers
-            .keys()
-            .filter_map(|n| self.consumer_info_of(stream, n).ok())
+            .public_consumers()
+            .filter_map(|c| self.consumer_info_of(stream, &c.name).ok())
             .collect();
         Ok(respond::consumer_list_response(&infos, req.offset))
     }
