@@ -1615,3 +1615,157 @@ async fn cloud_sources_an_edge_stream_like_from_nats_server() {
     assert_eq!(nats.last().unwrap(), "consumer creates 1");
     assert_eq!(ours, nats);
 }
+
+/// Waits (asking every 50 ms, at most 3 s) until the stream holds `want` messages; returns
+/// what it holds then. Nothing tells a client when a stream lets a message go.
+async fn settle(nc: &async_nats::Client, which: Impl, stream: &str, want: u64) -> u64 {
+    let mut got = 0;
+    for _ in 0..60 {
+        let info = api(nc, which, &format!("$JS.API.STREAM.INFO.{stream}"), "").await;
+        got = info["state"]["messages"].as_u64().unwrap_or(u64::MAX);
+        if got == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    got
+}
+
+/// Ack-none push consumers on interest and work-queue streams: what they sent is let go
+/// unless another consumer still needs it (a direct consumer, as a source uses, takes a
+/// work queue's messages once its worker is done, or at once without a worker).
+async fn ack_none_retention(which: Impl) -> Vec<String> {
+    let dir = TempDir::new();
+    let b = start(which, &dir);
+    let nc = connect(&b).await;
+    let js = jetstream::new(nc.clone());
+    let mut out = Vec::new();
+    for (name, retention) in [
+        ("INT", "interest"),
+        ("WQ", "workqueue"),
+        ("WQ2", "workqueue"),
+    ] {
+        let lower = name.to_lowercase();
+        let v = api(
+            &nc,
+            which,
+            &format!("$JS.API.STREAM.CREATE.{name}"),
+            &format!(r#"{{"name":"{name}","subjects":["{lower}.>"],"retention":"{retention}"}}"#),
+        )
+        .await;
+        assert!(v.get("error").is_none(), "{which:?}: {v}");
+    }
+    // Interest: an ack-none push consumer.
+    let mut sub = nc.subscribe("dlv.int").await.unwrap();
+    nc.flush().await.unwrap();
+    let v = api(
+        &nc,
+        which,
+        "$JS.API.CONSUMER.CREATE.INT.AN",
+        r#"{"stream_name":"INT","config":{"durable_name":"AN","deliver_subject":"dlv.int","ack_policy":"none"}}"#,
+    )
+    .await;
+    assert!(v.get("error").is_none(), "{which:?}: {v}");
+    for i in 0..3 {
+        js.publish("int.x", format!("{i}").into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    for _ in 0..3 {
+        next_msg(&mut sub, which, "interest delivery").await;
+    }
+    out.push(format!(
+        "interest after delivery {}",
+        settle(&nc, which, "INT", 0).await
+    ));
+    // Work queue with a worker and a direct consumer.
+    let worker: consumer::PullConsumer = js
+        .get_stream("WQ")
+        .await
+        .unwrap()
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some("W".into()),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut wsub = nc.subscribe("dlv.wq").await.unwrap();
+    nc.flush().await.unwrap();
+    let v = api(
+        &nc,
+        which,
+        "$JS.API.CONSUMER.CREATE.WQ",
+        r#"{"stream_name":"WQ","config":{"deliver_subject":"dlv.wq","ack_policy":"none","direct":true}}"#,
+    )
+    .await;
+    assert!(v.get("error").is_none(), "{which:?}: {v}");
+    for i in 0..2 {
+        js.publish("wq.x", format!("{i}").into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    for _ in 0..2 {
+        next_msg(&mut wsub, which, "work-queue delivery").await;
+    }
+    out.push(format!(
+        "work queue sent, worker not done {}",
+        settle(&nc, which, "WQ", 2).await
+    ));
+    let mut batch = worker
+        .fetch()
+        .max_messages(2)
+        .expires(Duration::from_secs(2))
+        .messages()
+        .await
+        .unwrap();
+    while let Some(m) = batch.next().await {
+        m.unwrap().double_ack().await.unwrap();
+    }
+    out.push(format!(
+        "work queue, worker done {}",
+        settle(&nc, which, "WQ", 0).await
+    ));
+    // Work queue with only a direct consumer.
+    let mut dsub = nc.subscribe("dlv.wq2").await.unwrap();
+    nc.flush().await.unwrap();
+    let v = api(
+        &nc,
+        which,
+        "$JS.API.CONSUMER.CREATE.WQ2",
+        r#"{"stream_name":"WQ2","config":{"deliver_subject":"dlv.wq2","ack_policy":"none","direct":true}}"#,
+    )
+    .await;
+    assert!(v.get("error").is_none(), "{which:?}: {v}");
+    js.publish("wq2.x", "x".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    next_msg(&mut dsub, which, "direct delivery").await;
+    out.push(format!(
+        "work queue, direct only {}",
+        settle(&nc, which, "WQ2", 0).await
+    ));
+    out
+}
+
+#[tokio::test]
+async fn ack_none_push_consumers_release_messages_like_nats_server() {
+    let nats = ack_none_retention(Impl::NatsServer).await;
+    let ours = ack_none_retention(Impl::Edgeleaf).await;
+    assert_eq!(
+        nats,
+        [
+            "interest after delivery 0",
+            "work queue sent, worker not done 2",
+            "work queue, worker done 0",
+            "work queue, direct only 0"
+        ]
+    );
+    assert_eq!(ours, nats);
+}

@@ -690,6 +690,14 @@ impl Engine {
         }
         let cname = cname.to_string();
         match retention {
+            // A source's direct consumer on a work queue also has to have sent it.
+            api::RetentionPolicy::WorkQueue
+                if stream.consumers.values().any(|c| c.config.direct) =>
+            {
+                for s in removed {
+                    remove_if_everyone_acked(stream, s);
+                }
+            }
             api::RetentionPolicy::WorkQueue => {
                 for s in removed {
                     let _ = stream.msgs.remove(s);

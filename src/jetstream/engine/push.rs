@@ -269,7 +269,9 @@ impl Engine {
             };
             let msgs = stream.msgs.clone();
             let last = msgs.state().last_seq;
-            let interest_retention = stream.config.retention == api::RetentionPolicy::Interest;
+            // Interest and work-queue streams let go of what an ack-none consumer sent once
+            // no other consumer still needs it (a source reading a work queue takes it).
+            let drops = stream.config.retention != api::RetentionPolicy::Limits;
             let burst = if stream.config.max_msg_size > 0 {
                 f64::from(stream.config.max_msg_size)
             } else {
@@ -401,7 +403,7 @@ impl Engine {
                         payload: Bytes::new(),
                     });
                 }
-                if !c.acks_needed() && interest_retention {
+                if !c.acks_needed() && drops {
                     drop_after.push(m.seq);
                 }
                 sent = true;
@@ -410,7 +412,6 @@ impl Engine {
                 c.push.hb_at =
                     Some(Instant::now() + Duration::from_nanos(c.config.idle_heartbeat as u64));
             }
-            // Interest retention: an ack-none consumer is done with a message once it went.
             for seq in drop_after {
                 remove_if_everyone_acked(stream, seq);
             }
