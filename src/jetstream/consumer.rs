@@ -440,6 +440,57 @@ mod tests {
     }
 
     #[test]
+    fn rate_limit_lets_a_burst_through_then_paces() {
+        let mut p = PushState::default();
+        // 800 bits/s = 100 bytes/s, burst 100 bytes.
+        assert_eq!(p.reserve(800, 100.0, 100), Duration::ZERO);
+        let wait = p.reserve(800, 100.0, 50);
+        assert!(
+            wait > Duration::from_millis(400) && wait <= Duration::from_millis(500),
+            "{wait:?}"
+        );
+    }
+
+    #[test]
+    fn backoff_sets_each_attempts_wait() {
+        let config = ConsumerConfig {
+            ack_policy: AckPolicy::Explicit,
+            backoff: vec![1_000_000_000, 5_000_000_000],
+            ..ConsumerConfig::default()
+        };
+        let c = Consumer::new("c".into(), config, SystemTime::now());
+        let p = |deliveries| Pending {
+            consumer_seq: 1,
+            deliveries,
+            sent_ns: 0,
+            not_before_ns: 0,
+        };
+        assert_eq!(c.due_at(&p(1)), 1_000_000_000);
+        assert_eq!(c.due_at(&p(2)), 5_000_000_000);
+        assert_eq!(
+            c.due_at(&p(7)),
+            5_000_000_000,
+            "the last one for later attempts"
+        );
+    }
+
+    #[test]
+    fn last_per_subject_list_then_what_follows() {
+        let mut c = consumer(AckPolicy::None);
+        c.skip = vec![3, 5].into();
+        c.skip_resume = 9;
+        c.progress.delivered_stream = 2;
+        c.note_delivery(3, false);
+        assert_eq!(c.progress.delivered_stream, 3);
+        c.note_delivery(5, false);
+        assert!(c.skip.is_empty());
+        assert_eq!(
+            c.progress.delivered_stream, 9,
+            "goes on after the resume point"
+        );
+    }
+
+    #[test]
     fn nak_makes_it_due_and_redelivery_counts() {
         let mut c = consumer(AckPolicy::Explicit);
         c.note_delivery(1, false);

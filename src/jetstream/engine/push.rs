@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::mpsc;
 
 use super::{remove_if_everyone_acked, store_name, Engine};
@@ -25,6 +25,10 @@ use crate::subject;
 /// max_msg_size (it takes the account's or server's max_payload).
 const DEFAULT_BURST: f64 = 1024.0 * 1024.0;
 
+/// How often interest over links (not heard by the watcher) is looked at, as nats-server
+/// looks at gateway interest.
+const INTEREST_POLL: Duration = Duration::from_secs(1);
+
 /// Replay original skips gaps shorter than this, as nats-server does.
 const REPLAY_MIN_GAP_NS: i64 = 1_000_000;
 
@@ -34,6 +38,9 @@ const REPLAY_MIN_GAP_NS: i64 = 1_000_000;
 pub struct DeliverWatch {
     subjects: RwLock<HashSet<Bytes>>,
     tx: mpsc::Sender<Incoming>,
+    /// When the task last looked at every deliver subject itself (for interest that
+    /// arrives over a link, which watchers do not hear).
+    polled: Mutex<Option<Instant>>,
 }
 
 impl DeliverWatch {
@@ -41,11 +48,22 @@ impl DeliverWatch {
         Arc::new(DeliverWatch {
             subjects: RwLock::new(HashSet::new()),
             tx,
+            polled: Mutex::new(None),
         })
     }
 
     fn set(&self, subjects: HashSet<Bytes>) {
         *self.subjects.write() = subjects;
+    }
+
+    /// True at most once a second: time to look at every deliver subject again.
+    fn poll_due(&self, now: Instant) -> bool {
+        let mut polled = self.polled.lock();
+        if polled.is_some_and(|t| now.duration_since(t) < INTEREST_POLL) {
+            return false;
+        }
+        *polled = Some(now);
+        true
     }
 }
 
@@ -423,7 +441,9 @@ impl Engine {
     pub(super) fn push_timers(&mut self) {
         let now = Instant::now();
         let mut idle: Vec<(String, String)> = Vec::new();
-        let mut push: Vec<(String, String)> = Vec::new();
+        let mut poll: Vec<(String, String)> = Vec::new();
+        let mut due: Vec<(String, String)> = Vec::new();
+        let poll_now = self.deliver_watch.poll_due(now);
         let mut out: Vec<Out> = Vec::new();
         for (sname, s) in &mut self.streams {
             for c in s.consumers.values_mut() {
@@ -439,7 +459,15 @@ impl Engine {
                 if !c.config.is_push() {
                     continue;
                 }
-                push.push((sname.clone(), c.name.clone()));
+                if poll_now {
+                    poll.push((sname.clone(), c.name.clone()));
+                }
+                if c.push.active
+                    && (c.push.not_before.is_some_and(|t| t <= now)
+                        || c.next_due().is_some_and(|t| t <= now))
+                {
+                    due.push((sname.clone(), c.name.clone()));
+                }
                 if let Some(at) = c.push.hb_at {
                     if at <= now {
                         if c.push.active {
@@ -466,9 +494,11 @@ impl Engine {
             tracing::debug!("JetStream consumer {c:?} of stream {s:?} inactive, deleted");
             let _ = self.remove_consumer(&s, &c);
         }
-        for (s, c) in push {
-            // Interest that arrives over a link is not heard by the watcher: look again.
+        // Interest that arrives over a link is not heard by the watcher: look again.
+        for (s, c) in poll {
             self.update_interest(&s, &c);
+        }
+        for (s, c) in due {
             self.deliver_push(&s, &c);
         }
     }
