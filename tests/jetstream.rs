@@ -762,10 +762,26 @@ async fn consumer_create_transcript(which: Impl) -> Vec<Value> {
             r#"{"stream_name":"PS","config":{"deliver_policy":"last_per_subject","filter_subject":"ps.*","ack_policy":"explicit"}}"#,
         ),
         ("$JS.API.CONSUMER.INFO.PS.D1", ""),
+        (
+            "$JS.API.CONSUMER.CREATE.PS.a/b",
+            r#"{"stream_name":"PS","config":{"ack_policy":"explicit"}}"#,
+        ),
     ];
     for (subject, body) in reqs {
         out.push(api(&nc, which, subject, body).await);
     }
+    let long = "L".repeat(300);
+    out.push(
+        api(
+            &nc,
+            which,
+            &format!("$JS.API.CONSUMER.DURABLE.CREATE.PS.{long}"),
+            &format!(
+                r#"{{"stream_name":"PS","config":{{"durable_name":"{long}","ack_policy":"explicit"}}}}"#
+            ),
+        )
+        .await,
+    );
     // A legacy ephemeral gets a random name ...
     let created = api(
         &nc,

@@ -1588,6 +1588,18 @@ impl ApiError {
             "consumer replacement durable config not the same",
         )
     }
+    /// 400/10127 [src]
+    pub fn consumer_name_path_separators() -> ApiError {
+        ApiError::new(400, 10127, "Consumer name can not contain path separators")
+    }
+    /// 400/10102 [src] a durable name over 255 bytes.
+    pub fn consumer_name_too_long() -> ApiError {
+        ApiError::new(
+            400,
+            10102,
+            "consumer name is too long, maximum allowed is 255",
+        )
+    }
     /// 400/10103 [src]
     pub fn consumer_bad_durable_name() -> ApiError {
         ApiError::new(400, 10103, "durable name can not contain '.', '*', '>'")

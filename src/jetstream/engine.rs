@@ -1406,6 +1406,9 @@ impl Engine {
         if s.config.retention == api::RetentionPolicy::WorkQueue && !cfg.direct {
             respond::check_workqueue_consumer(&cfg, s.consumers.values().map(|c| &c.config))?;
         }
+        if cfg.durable_name.len() > 255 {
+            return Err(ApiError::consumer_name_too_long());
+        }
         if !respond::valid_consumer_name(&name) {
             return Err(ApiError::consumer_bad_durable_name());
         }

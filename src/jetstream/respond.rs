@@ -365,6 +365,11 @@ pub fn parse_consumer_create(
         return Err(ApiError::stream_name_mismatch());
     }
     let mut cfg = req.config;
+    if let CreateForm::LegacyDurable(name) | CreateForm::Named(name, _) = form {
+        if name.contains(['\\', '/']) {
+            return Err(ApiError::consumer_name_path_separators());
+        }
+    }
     match form {
         CreateForm::LegacyEphemeral => {
             if !cfg.durable_name.is_empty() {
