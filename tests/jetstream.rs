@@ -1081,7 +1081,12 @@ async fn heartbeats(which: Impl) -> Vec<String> {
     let mut out = Vec::new();
     for _ in 0..2 {
         let m = next_msg(&mut sub, which, "delivery").await;
-        out.push(format!("{} {:?}", m.subject, m.status));
+        // The ack reply's last token: messages still to come for this consumer.
+        let pending = m
+            .reply
+            .as_ref()
+            .and_then(|r| r.rsplit('.').next().map(str::to_string));
+        out.push(format!("{} {:?} pending={pending:?}", m.subject, m.status));
     }
     let hb = next_msg(&mut sub, which, "heartbeat").await;
     out.push(format!(

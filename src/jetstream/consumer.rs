@@ -72,6 +72,18 @@ pub struct Consumer {
     pub push: PushState,
     /// Deleted when this passes (inactive_threshold); None: not counting down.
     pub idle_deadline: Option<Instant>,
+    /// Messages still to come, kept up to date instead of counted for every delivery.
+    pending_count: Option<PendingCount>,
+}
+
+/// `count` messages the filter takes are present in (`base`, `through`]; `base` is
+/// `delivered_stream`, `first` the stream's first sequence when last checked.
+#[derive(Debug, Clone, Copy)]
+struct PendingCount {
+    base: u64,
+    through: u64,
+    count: u64,
+    first: u64,
 }
 
 /// Flow control window as nats-server sizes it: a 32 MiB ceiling, starting at a sixteenth
@@ -179,6 +191,80 @@ impl Consumer {
             skip_resume: 0,
             push: PushState::default(),
             idle_deadline: None,
+            pending_count: None,
+        }
+    }
+
+    /// Forget the kept count of messages to come (after a purge or a delete, which may
+    /// take some of them away).
+    pub fn recount_pending(&mut self) {
+        self.pending_count = None;
+    }
+
+    /// How many messages the filter takes are still to come after what was delivered
+    /// (the last token of the ack reply). Counted once, then only new messages are
+    /// looked at; removals from the front make it count again.
+    pub fn num_pending(
+        &mut self,
+        msgs: &crate::store::Messages,
+        matches: &dyn Fn(&str) -> bool,
+    ) -> u64 {
+        let st = msgs.state();
+        let count_in = |from: u64, to: u64| {
+            let mut n = 0;
+            let mut seq = from;
+            while let Ok(Some(m)) = msgs.next(seq, matches) {
+                if m.seq > to {
+                    break;
+                }
+                n += 1;
+                seq = m.seq + 1;
+            }
+            n
+        };
+        if !self.skip.is_empty() {
+            // Only at the start of a last_per_subject consumer: no need to keep it.
+            return self.skip.len() as u64 + count_in(self.skip_resume + 1, st.last_seq);
+        }
+        let base = self.progress.delivered_stream;
+        let stale = match self.pending_count {
+            None => true,
+            Some(p) => p.base != base || (st.first_seq > p.first && st.first_seq > base + 1),
+        };
+        if stale {
+            self.pending_count = Some(PendingCount {
+                base,
+                through: st.last_seq.max(base),
+                count: count_in(base + 1, st.last_seq),
+                first: st.first_seq,
+            });
+        } else if let Some(p) = self.pending_count.as_mut() {
+            if st.last_seq > p.through {
+                p.count += count_in(p.through + 1, st.last_seq);
+                p.through = st.last_seq;
+            }
+            p.first = st.first_seq;
+        }
+        self.pending_count.map_or(0, |p| p.count)
+    }
+
+    /// Nothing the filter takes is left up to `last`: delivery goes on after it.
+    pub fn caught_up(&mut self, last: u64) {
+        if self.progress.delivered_stream < last {
+            self.progress.delivered_stream = last;
+            self.dirty = true;
+        }
+        if let Some(p) = self.pending_count.as_mut() {
+            if p.through <= last {
+                *p = PendingCount {
+                    base: last,
+                    through: last,
+                    count: 0,
+                    first: p.first,
+                };
+            } else {
+                self.pending_count = None;
+            }
         }
     }
 
@@ -222,6 +308,7 @@ impl Consumer {
     /// the stream's last sequence at creation.
     fn finish_skip(&mut self) {
         if self.skip.is_empty() && self.skip_resume > 0 {
+            self.pending_count = None;
             self.progress.delivered_stream = self.progress.delivered_stream.max(self.skip_resume);
             self.skip_resume = 0;
         }
@@ -255,6 +342,17 @@ impl Consumer {
             return (self.progress.delivered_consumer, p.deliveries);
         }
         self.progress.delivered_consumer += 1;
+        if let Some(p) = self.pending_count.as_mut() {
+            // The message handed out was the first one to come: one less.
+            if p.base == self.progress.delivered_stream && seq > p.base {
+                if seq <= p.through {
+                    p.count = p.count.saturating_sub(1);
+                    p.base = seq;
+                } else {
+                    self.pending_count = None;
+                }
+            }
+        }
         self.progress.delivered_stream = self.progress.delivered_stream.max(seq);
         if self.skip.front() == Some(&seq) {
             self.skip.pop_front();
@@ -488,6 +586,42 @@ mod tests {
             c.progress.delivered_stream, 9,
             "goes on after the resume point"
         );
+    }
+
+    #[test]
+    fn pending_is_counted_once_then_kept() {
+        let store = crate::store::Store::memory().expect("memory store");
+        let msgs = store.messages("p").expect("messages");
+        let put = |seq: u64, subject: &str| {
+            msgs.append(&[crate::store::StoredMsg {
+                seq,
+                time_ns: seq as i64,
+                subject: subject.into(),
+                headers: None,
+                payload: Vec::new(),
+            }])
+            .expect("append");
+        };
+        for (seq, subject) in [(1, "a"), (2, "b"), (3, "a"), (4, "b"), (5, "a")] {
+            put(seq, subject);
+        }
+        let takes = |s: &str| s == "a";
+        let mut c = consumer(AckPolicy::None);
+        assert_eq!(c.num_pending(&msgs, &takes), 3);
+        c.note_delivery(1, false);
+        assert_eq!(c.num_pending(&msgs, &takes), 2);
+        put(6, "a");
+        put(7, "b");
+        assert_eq!(c.num_pending(&msgs, &takes), 3, "new messages counted");
+        c.note_delivery(3, false);
+        assert_eq!(c.num_pending(&msgs, &takes), 2);
+        // Undelivered ones taken from the front: counted again.
+        for seq in 1..=5 {
+            msgs.remove(seq).unwrap();
+        }
+        assert_eq!(c.num_pending(&msgs, &takes), 1);
+        c.caught_up(7);
+        assert_eq!(c.num_pending(&msgs, &takes), 0);
     }
 
     #[test]

@@ -757,7 +757,6 @@ impl Engine {
                 return;
             };
             let msgs = stream.msgs.clone();
-            let last = msgs.state().last_seq;
             let Some(c) = stream.consumers.get_mut(cname) else {
                 return;
             };
@@ -820,7 +819,7 @@ impl Engine {
                 }
                 let (cseq, deliveries) = c.note_delivery(m.seq, redelivery);
                 c.touch();
-                let pending = last.saturating_sub(c.progress.delivered_stream);
+                let pending = c.num_pending(&msgs, &matches);
                 let ack = format!(
                     "$JS.ACK.{sname}.{cname}.{deliveries}.{}.{cseq}.{}.{pending}",
                     m.seq, m.time_ns
@@ -1234,6 +1233,7 @@ impl Engine {
                 c.progress.delivered_stream = first.saturating_sub(1);
                 c.progress.ack_floor_stream = c.progress.delivered_stream;
             }
+            c.recount_pending();
             c.dirty = true;
         }
         let _ = self.store(memory).flush();
@@ -1305,6 +1305,9 @@ impl Engine {
         let memory = s.memory;
         if !removed {
             return Err(ApiError::no_message_found());
+        }
+        for c in s.consumers.values_mut() {
+            c.recount_pending();
         }
         let _ = self.store(memory).flush();
         Ok(respond::success_response("stream_msg_delete_response"))

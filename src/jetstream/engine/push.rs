@@ -336,9 +336,8 @@ impl Engine {
                         None => {
                             // Caught up: nothing the filter takes up to the stream's end
                             // (what nats-server's heartbeats and info then show).
-                            if c.skip.is_empty() && c.progress.delivered_stream < last {
-                                c.progress.delivered_stream = last;
-                                c.dirty = true;
+                            if c.skip.is_empty() {
+                                c.caught_up(last);
                             }
                             c.push.replay_until = None;
                             break;
@@ -382,7 +381,7 @@ impl Engine {
                     }
                 }
                 let (cseq, deliveries) = c.note_delivery(m.seq, redelivery);
-                let pending = last.saturating_sub(c.progress.delivered_stream);
+                let pending = c.num_pending(&msgs, &matches);
                 let ack = format!(
                     "$JS.ACK.{sname}.{cname}.{deliveries}.{}.{cseq}.{}.{pending}",
                     m.seq, m.time_ns
