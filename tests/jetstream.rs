@@ -1451,6 +1451,27 @@ async fn last_per_subject_and_backoff(which: Impl) -> Vec<String> {
     for m in fetch(lps.clone(), 5, Duration::from_secs(1)).await {
         out.push(format!("then {}", String::from_utf8_lossy(&m.payload)));
     }
+    // Replay original through a pull consumer: all of them, in order (the pacing
+    // itself is not asserted).
+    let rp: consumer::PullConsumer = s
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some("RP".into()),
+            replay_policy: consumer::ReplayPolicy::Original,
+            ack_policy: consumer::AckPolicy::Explicit,
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{which:?}: replay original: {e}"));
+    let mut order = Vec::new();
+    while order.len() < 7 {
+        let got = fetch(rp.clone(), 7 - order.len(), Duration::from_secs(5)).await;
+        assert!(!got.is_empty(), "{which:?}: replay stopped after {order:?}");
+        for m in got {
+            order.push(String::from_utf8_lossy(&m.payload).into_owned());
+            m.double_ack().await.unwrap();
+        }
+    }
+    out.push(format!("replay {order:?}"));
     // Backoff: 100 ms before the 2nd delivery, 300 ms before the 3rd, none after.
     let bo: consumer::PullConsumer = s
         .create_consumer(consumer::pull::Config {

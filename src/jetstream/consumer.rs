@@ -90,7 +90,11 @@ struct PendingCount {
 /// and doubling with every answered request.
 pub const FC_MAX_PENDING: i64 = 32 * 1024 * 1024;
 
-/// What a push consumer keeps while running (never persisted).
+/// Replay original skips gaps shorter than this, as nats-server does.
+const REPLAY_MIN_GAP_NS: i64 = 1_000_000;
+
+/// What a push consumer keeps while running (never persisted); the pacing part (replay
+/// original) serves pull consumers too.
 #[derive(Debug, Default)]
 pub struct PushState {
     /// Someone is subscribed to the deliver subject (in the deliver group, if one is set).
@@ -283,6 +287,53 @@ impl Consumer {
                 self.idle_deadline = Some(Instant::now() + t);
             }
         }
+    }
+
+    /// Pacing of replay original and rate_limit_bps: whether message `seq` (stored at
+    /// `time_ns`, `size` bytes on the wire) may go now. If not, `push.not_before` says
+    /// when, and that message (or whatever is due then) goes without waiting again.
+    pub fn may_send(
+        &mut self,
+        seq: u64,
+        time_ns: i64,
+        redelivery: bool,
+        burst: f64,
+        size: usize,
+    ) -> bool {
+        let p = &mut self.push;
+        if let Some(t) = p.not_before {
+            if Instant::now() < t {
+                return false;
+            }
+        }
+        if p.paced {
+            p.paced = false;
+            p.not_before = None;
+            p.last_ts = time_ns;
+            return true;
+        }
+        let mut wait = Duration::ZERO;
+        if let Some(until) = p.replay_until {
+            if !redelivery && seq > until {
+                // Caught up with what was there at the start: instant from now on.
+                p.replay_until = None;
+            } else if !redelivery && p.last_ts > 0 {
+                let gap = time_ns - p.last_ts;
+                if gap > REPLAY_MIN_GAP_NS {
+                    wait = Duration::from_nanos(gap as u64);
+                }
+            }
+        }
+        if wait.is_zero() && self.config.rate_limit_bps > 0 {
+            wait = p.reserve(self.config.rate_limit_bps, burst, size);
+        }
+        if wait.is_zero() {
+            p.last_ts = time_ns;
+            return true;
+        }
+        p.not_before = Some(Instant::now() + wait);
+        p.paced = true;
+        false
     }
 
     /// The next stream message this consumer has not seen: the `last_per_subject` list
@@ -547,6 +598,31 @@ mod tests {
             wait > Duration::from_millis(400) && wait <= Duration::from_millis(500),
             "{wait:?}"
         );
+    }
+
+    #[test]
+    fn replay_original_holds_by_the_stored_gaps_until_caught_up() {
+        let mut c = consumer(AckPolicy::None);
+        c.push.replay_until = Some(3);
+        let ms = 1_000_000;
+        assert!(
+            c.may_send(1, 1000 * ms, false, 0.0, 0),
+            "the first goes at once"
+        );
+        assert!(
+            !c.may_send(2, 1050 * ms, false, 0.0, 0),
+            "50 ms later in the stream"
+        );
+        let held = c.push.not_before.expect("held until");
+        assert!(held > Instant::now() + Duration::from_millis(30));
+        assert!(!c.may_send(2, 1050 * ms, false, 0.0, 0), "still early");
+        c.push.not_before = Some(Instant::now());
+        assert!(c.may_send(2, 1050 * ms, false, 0.0, 0), "its time came");
+        assert!(
+            c.may_send(4, 9000 * ms, false, 0.0, 0),
+            "past the start's end: instant"
+        );
+        assert_eq!(c.push.replay_until, None);
     }
 
     #[test]

@@ -817,6 +817,10 @@ impl Engine {
                         continue;
                     }
                 }
+                // Replay original holds it back until its time (pull takes no rate limit).
+                if !c.may_send(m.seq, m.time_ns, redelivery, 0.0, 0) {
+                    break;
+                }
                 let (cseq, deliveries) = c.note_delivery(m.seq, redelivery);
                 c.touch();
                 let pending = c.num_pending(&msgs, &matches);

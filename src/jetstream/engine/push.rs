@@ -29,9 +29,6 @@ const DEFAULT_BURST: f64 = 1024.0 * 1024.0;
 /// looks at gateway interest.
 const INTEREST_POLL: Duration = Duration::from_secs(1);
 
-/// Replay original skips gaps shorter than this, as nats-server does.
-const REPLAY_MIN_GAP_NS: i64 = 1_000_000;
-
 /// Hears interest changes on the deliver subjects of push consumers and tells the
 /// JetStream task, which then looks again at who is subscribed. Called under the
 /// account's index lock, so it only queues a note.
@@ -188,6 +185,9 @@ impl Engine {
             return;
         };
         let now = Instant::now();
+        if c.config.replay_policy == api::ReplayPolicy::Original {
+            c.push.replay_until = Some(last);
+        }
         if c.config.is_push() {
             let p = &mut c.push;
             p.fc_window = if c.config.flow_control {
@@ -197,9 +197,6 @@ impl Engine {
             };
             p.hb_at = (c.config.idle_heartbeat > 0)
                 .then(|| now + Duration::from_nanos(c.config.idle_heartbeat as u64));
-            if c.config.replay_policy == api::ReplayPolicy::Original {
-                p.replay_until = Some(last);
-            }
             p.active = false;
             self.refresh_deliver_watch();
             self.update_interest(sname, cname);
@@ -311,9 +308,6 @@ impl Engine {
                 if !c.push.active || c.push.stalled() {
                     break;
                 }
-                if c.push.not_before.is_some_and(|t| Instant::now() < t) {
-                    break;
-                }
                 let due = if redeliveries {
                     c.due_redelivery()
                 } else {
@@ -351,34 +345,10 @@ impl Engine {
                         continue;
                     }
                 }
-                if c.push.paced {
-                    // Its wait is over.
-                    c.push.paced = false;
-                    c.push.not_before = None;
-                } else {
-                    let mut wait = Duration::ZERO;
-                    if let Some(until) = c.push.replay_until {
-                        if !redelivery && m.seq > until {
-                            c.push.replay_until = None;
-                        } else if !redelivery && c.push.last_ts > 0 {
-                            let gap = m.time_ns - c.push.last_ts;
-                            if gap > REPLAY_MIN_GAP_NS {
-                                wait = Duration::from_nanos(gap as u64);
-                            }
-                        }
-                    }
-                    if wait.is_zero() && c.config.rate_limit_bps > 0 {
-                        let size = deliver.len()
-                            + m.headers.as_ref().map_or(0, Vec::len)
-                            + m.payload.len()
-                            + 64;
-                        wait = c.push.reserve(c.config.rate_limit_bps, burst, size);
-                    }
-                    if !wait.is_zero() {
-                        c.push.not_before = Some(Instant::now() + wait);
-                        c.push.paced = true;
-                        break;
-                    }
+                let size =
+                    deliver.len() + m.headers.as_ref().map_or(0, Vec::len) + m.payload.len() + 64;
+                if !c.may_send(m.seq, m.time_ns, redelivery, burst, size) {
+                    break;
                 }
                 let (cseq, deliveries) = c.note_delivery(m.seq, redelivery);
                 let pending = c.num_pending(&msgs, &matches);
@@ -398,7 +368,6 @@ impl Engine {
                     + ack.len()
                     + headers.as_ref().map_or(0, Vec::len)
                     + payload.len();
-                c.push.last_ts = m.time_ns;
                 out.push(Out {
                     subject: Bytes::from(m.subject),
                     via: Some(deliver.clone()),
@@ -514,6 +483,9 @@ impl Engine {
         for s in self.streams.values() {
             for c in s.consumers.values() {
                 note(c.idle_deadline);
+                if !c.config.is_push() && !c.waiting.is_empty() {
+                    note(c.push.not_before);
+                }
                 if c.config.is_push() && c.push.active {
                     note(c.push.hb_at);
                     note(c.push.not_before);
