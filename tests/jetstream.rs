@@ -844,6 +844,14 @@ async fn consumer_create_transcript(which: Impl) -> Vec<Value> {
         ("$JS.API.CONSUMER.NAMES.PS", r#"{"offset":9}"#),
         ("$JS.API.CONSUMER.LIST.PS", r#"{"offset":3}"#),
         ("$JS.API.CONSUMER.NAMES.PS", "{bad"),
+        (
+            "$JS.API.STREAM.CREATE.PT",
+            r#"{"name":"PT","subjects":["pt.>"]}"#,
+        ),
+        ("$JS.API.STREAM.NAMES", r#"{"offset":1}"#),
+        ("$JS.API.STREAM.LIST", r#"{"offset":1}"#),
+        ("$JS.API.STREAM.NAMES", r#"{"offset":5}"#),
+        ("$JS.API.STREAM.LIST", r#"{"offset":5}"#),
     ] {
         out.push(api(&nc, which, subject, body).await);
     }

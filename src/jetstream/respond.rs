@@ -151,6 +151,8 @@ pub fn purge_response(purged: u64) -> Vec<u8> {
 }
 
 pub fn stream_names_response(names: &[String], offset: usize) -> Vec<u8> {
+    // An offset past the end answers as at the end (nats-server clamps it).
+    let offset = offset.min(names.len());
     let page: Vec<String> = names
         .iter()
         .skip(offset)
@@ -161,6 +163,7 @@ pub fn stream_names_response(names: &[String], offset: usize) -> Vec<u8> {
 }
 
 pub fn stream_list_response(infos: &[StreamInfo], offset: usize) -> Vec<u8> {
+    let offset = offset.min(infos.len());
     StreamListResponse {
         total: infos.len(),
         offset,
