@@ -1458,7 +1458,26 @@ async fn last_per_subject_and_backoff(which: Impl) -> Vec<String> {
         .unwrap();
     for m in fetch(lps.clone(), 5, Duration::from_secs(1)).await {
         out.push(format!("then {}", String::from_utf8_lossy(&m.payload)));
+        m.double_ack().await.unwrap();
     }
+    // A message the filter does not take, then a request that finds nothing: where the
+    // consumer says it is.
+    js.publish("lb.x.z", "not taken".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let none = fetch(lps.clone(), 1, Duration::from_millis(300)).await;
+    let info = lps.info().await.unwrap().clone();
+    out.push(format!(
+        "nothing more: got {} delivered {}/{} floor {}/{} pending {}",
+        none.len(),
+        info.delivered.consumer_sequence,
+        info.delivered.stream_sequence,
+        info.ack_floor.consumer_sequence,
+        info.ack_floor.stream_sequence,
+        info.num_pending
+    ));
     // Replay original through a pull consumer: all of them, in order (the pacing
     // itself is not asserted).
     let rp: consumer::PullConsumer = s
@@ -1511,6 +1530,10 @@ async fn last_per_subject_and_backoff_match_nats_server() {
     let nats = last_per_subject_and_backoff(Impl::NatsServer).await;
     let ours = last_per_subject_and_backoff(Impl::Edgeleaf).await;
     assert_eq!(nats[0], "pending 3");
+    assert_eq!(
+        nats[5],
+        "nothing more: got 0 delivered 4/8 floor 4/7 pending 0"
+    );
     assert_eq!(ours, nats);
 }
 

@@ -789,7 +789,13 @@ impl Engine {
                 } else if c.ack_pending_full() {
                     None
                 } else {
-                    c.next_new(&msgs, &matches).map(|m| (m, false))
+                    let found = c.next_new(&msgs, &matches);
+                    if found.is_none() && c.skip.is_empty() {
+                        // Nothing it takes up to the stream's end: a waiting request
+                        // moves it there, as nats-server's look-up does.
+                        c.caught_up(msgs.state().last_seq);
+                    }
+                    found.map(|m| (m, false))
                 };
                 let Some((m, redelivery)) = next else {
                     // A no_wait request ends when nothing is there now: with a 408 once it
