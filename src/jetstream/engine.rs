@@ -193,7 +193,6 @@ pub struct Engine {
     api_errors: u64,
     /// Tells the task when subscriptions on push consumers' deliver subjects change.
     deliver_watch: Arc<push::DeliverWatch>,
-    deliver_watch_id: Option<u64>,
 }
 
 /// A publish waiting for the group commit before its PubAck goes out.
@@ -225,7 +224,6 @@ impl Engine {
             api_total: 0,
             api_errors: 0,
             deliver_watch,
-            deliver_watch_id: None,
         }
     }
 

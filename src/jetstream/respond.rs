@@ -412,7 +412,8 @@ fn subset_of(a: &str, b: &str) -> bool {
     loop {
         match (at.next(), bt.next()) {
             (None, None) => return true,
-            (_, Some(">")) => return true,
+            // `>` takes one token or more.
+            (Some(_), Some(">")) => return true,
             (Some(x), Some("*")) => {
                 if x == ">" {
                     return false;
@@ -667,4 +668,51 @@ pub fn check_workqueue_consumer<'a>(
 pub fn random_name() -> String {
     use rand::distributions::{Alphanumeric, DistString};
     Alphanumeric.sample_string(&mut rand::thread_rng(), 8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subset_of_follows_wildcards() {
+        assert!(subset_of("a.b", "a.*"));
+        assert!(subset_of("a.b.c", "a.>"));
+        assert!(subset_of("a.*", "a.>"));
+        assert!(subset_of("a.*", "a.*"));
+        assert!(!subset_of("a", "a.>"), "> takes at least one token");
+        assert!(!subset_of("a.>", "a.*"));
+        assert!(!subset_of("a.*", "a.b"));
+        assert!(!subset_of("a.b", "a.b.c"));
+    }
+
+    #[test]
+    fn consumer_updates_follow_nats_server() {
+        let old = ConsumerConfig {
+            durable_name: "D".into(),
+            deliver_subject: "d.1".into(),
+            ..ConsumerConfig::default()
+        };
+        let moved = ConsumerConfig {
+            deliver_subject: "d.2".into(),
+            ..old.clone()
+        };
+        assert!(check_consumer_update(&old, &moved, false).is_ok());
+        assert_eq!(
+            check_consumer_update(&old, &moved, true)
+                .unwrap_err()
+                .err_code,
+            10013
+        );
+        let pull = ConsumerConfig {
+            deliver_subject: String::new(),
+            ..old.clone()
+        };
+        assert_eq!(
+            check_consumer_update(&old, &pull, false)
+                .unwrap_err()
+                .description,
+            "can not update push consumer to pull based"
+        );
+    }
 }

@@ -167,10 +167,10 @@ impl Engine {
         self.deliver_watch.set(subjects);
     }
 
-    /// Registers the interest watcher with the account (once, when the task starts).
+    /// Registers the interest watcher with the account, once, when the task starts; it
+    /// stays as long as the account and its task do (the life of the server).
     pub(super) fn watch_deliver_subjects(&mut self) {
-        let (id, _) = self.acc.account.watch(self.deliver_watch.clone());
-        self.deliver_watch_id = Some(id);
+        let _ = self.acc.account.watch(self.deliver_watch.clone());
         self.refresh_deliver_watch();
     }
 
