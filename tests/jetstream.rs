@@ -1842,3 +1842,78 @@ async fn ack_none_push_consumers_release_messages_like_nats_server() {
     );
     assert_eq!(ours, nats);
 }
+
+/// A push durable survives kill -9: after the restart a new subscriber on its deliver
+/// subject gets again, once its ack_wait is over, what was delivered and not
+/// acknowledged, and nothing that was.
+#[tokio::test]
+async fn push_durable_resumes_after_kill_9() {
+    let dir = TempDir::new();
+    {
+        let b = start(Impl::Edgeleaf, &dir);
+        let js = jetstream::new(connect(&b).await);
+        js.create_stream(stream::Config {
+            name: "PR".into(),
+            subjects: vec!["pr.>".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("create");
+        for i in 1..=4 {
+            js.publish("pr.x", format!("m{i}").into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+        let c: consumer::PushConsumer = js
+            .get_stream("PR")
+            .await
+            .unwrap()
+            .create_consumer(consumer::push::Config {
+                durable_name: Some("PRC".into()),
+                deliver_subject: "dlv.pr".into(),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ack_wait: Duration::from_secs(1),
+                ..Default::default()
+            })
+            .await
+            .expect("consumer");
+        let mut msgs = c.messages().await.unwrap();
+        for _ in 0..2 {
+            next_push(&mut msgs, Impl::Edgeleaf)
+                .await
+                .double_ack()
+                .await
+                .expect("ack");
+        }
+        b.signal("KILL");
+    }
+    let b = start(Impl::Edgeleaf, &dir);
+    let js = jetstream::new(connect(&b).await);
+    let c: consumer::PushConsumer = js
+        .get_stream("PR")
+        .await
+        .unwrap()
+        .get_consumer("PRC")
+        .await
+        .expect("consumer after restart");
+    let mut msgs = c.messages().await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let m = next_push(&mut msgs, Impl::Edgeleaf).await;
+        got.push(format!(
+            "{} d={}",
+            String::from_utf8_lossy(&m.payload),
+            m.info().unwrap().delivered
+        ));
+        m.double_ack().await.unwrap();
+    }
+    // All four went out before the kill (the subscriber was there); two were acked.
+    assert_eq!(got, ["m3 d=2", "m4 d=2"]);
+    let mut c = c;
+    let info = c.info().await.unwrap().clone();
+    assert_eq!(info.num_ack_pending, 0);
+    assert_eq!(info.num_pending, 0);
+    assert!(info.push_bound);
+}
