@@ -855,6 +855,32 @@ async fn consumer_create_transcript(which: Impl) -> Vec<Value> {
     ] {
         out.push(api(&nc, which, subject, body).await);
     }
+    // A waiting pull request hears that its consumer was deleted.
+    let _ = api(
+        &nc,
+        which,
+        "$JS.API.CONSUMER.DURABLE.CREATE.PS.PW",
+        r#"{"stream_name":"PS","config":{"durable_name":"PW","ack_policy":"explicit","filter_subject":"ps.none"}}"#,
+    )
+    .await;
+    let inbox = nc.new_inbox();
+    let mut waiting = nc.subscribe(inbox.clone()).await.unwrap();
+    nc.publish_with_reply(
+        "$JS.API.CONSUMER.MSG.NEXT.PS.PW",
+        inbox,
+        r#"{"batch":1,"expires":10000000000}"#.into(),
+    )
+    .await
+    .unwrap();
+    // The request is in once a later API call is answered (both go through one queue).
+    out.push(api(&nc, which, "$JS.API.CONSUMER.INFO.PS.PW", "").await);
+    out.push(api(&nc, which, "$JS.API.CONSUMER.DELETE.PS.PW", "").await);
+    let m = next_msg(&mut waiting, which, "409 Consumer Deleted").await;
+    out.push(Value::String(format!(
+        "{:?} {:?}",
+        m.status.map(u16::from),
+        m.description
+    )));
     // MSG.NEXT on a push consumer: a 409 status, no JSON.
     let reply = nc
         .request("$JS.API.CONSUMER.MSG.NEXT.PS.D1", "".into())

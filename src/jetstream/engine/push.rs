@@ -496,7 +496,8 @@ impl Engine {
         at
     }
 
-    /// Deletes a consumer (API request or inactivity) with its stored state.
+    /// Deletes a consumer (API request or inactivity) with its stored state; its waiting
+    /// pull requests get `409 Consumer Deleted`.
     pub(super) fn remove_consumer(&mut self, stream: &str, name: &str) -> Result<(), ApiError> {
         let s = self
             .streams
@@ -509,6 +510,19 @@ impl Engine {
         if c.config.is_push() {
             self.refresh_deliver_watch();
         }
+        // Waiting pull requests hear that it is gone.
+        let gone: Vec<Out> = c
+            .waiting
+            .iter()
+            .map(|r| Out {
+                subject: r.reply.clone(),
+                via: None,
+                reply: None,
+                headers: Some(Bytes::from_static(b"NATS/1.0 409 Consumer Deleted\r\n\r\n")),
+                payload: Bytes::new(),
+            })
+            .collect();
+        self.send_out(gone);
         let key = store_name(&self.acc.account.name, stream);
         self.store(memory)
             .delete_consumer(&key, name)
