@@ -1133,6 +1133,48 @@ async fn heartbeats(which: Impl) -> Vec<String> {
         header(&hb, "Nats-Consumer-Stalled"),
         hb.payload
     ));
+    // A pull request with idle_heartbeat gets them while it waits; one whose heartbeat
+    // is over half its expiry is refused.
+    let _ = api(
+        &nc,
+        which,
+        "$JS.API.CONSUMER.DURABLE.CREATE.HB.PULL",
+        r#"{"stream_name":"HB","config":{"durable_name":"PULL","filter_subject":"hb.b","ack_policy":"explicit"}}"#,
+    )
+    .await;
+    let inbox = nc.new_inbox();
+    let mut replies = nc.subscribe(inbox.clone()).await.unwrap();
+    nc.publish_with_reply(
+        "$JS.API.CONSUMER.MSG.NEXT.HB.PULL",
+        inbox.clone(),
+        r#"{"batch":5,"expires":900000000,"idle_heartbeat":900000000}"#.into(),
+    )
+    .await
+    .unwrap();
+    let m = next_msg(&mut replies, which, "refusal").await;
+    out.push(format!("{:?} {:?}", m.status.map(u16::from), m.description));
+    nc.publish_with_reply(
+        "$JS.API.CONSUMER.MSG.NEXT.HB.PULL",
+        inbox,
+        r#"{"batch":5,"expires":3000000000,"idle_heartbeat":200000000}"#.into(),
+    )
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        let m = next_msg(&mut replies, which, "pull delivery").await;
+        out.push(format!("{} {:?}", m.subject, m.status));
+    }
+    let hb = next_msg(&mut replies, which, "pull heartbeat").await;
+    out.push(format!(
+        "{:?} {:?} reply={:?} consumer={:?} stream={:?} stalled={:?} payload={:?}",
+        hb.status.map(u16::from),
+        hb.description,
+        hb.reply,
+        header(&hb, "Nats-Last-Consumer"),
+        header(&hb, "Nats-Last-Stream"),
+        header(&hb, "Nats-Consumer-Stalled"),
+        hb.payload
+    ));
     out
 }
 
@@ -1144,6 +1186,11 @@ async fn heartbeats_match_nats_server() {
         nats[2],
         r#"Some(100) Some("Idle Heartbeat") reply=None consumer=Some("2") stream=Some("4") stalled=None payload=b"""#
     );
+    assert_eq!(
+        nats[3],
+        r#"Some(400) Some("Bad Request - heartbeat value too large")"#
+    );
+    assert_eq!(nats[6], nats[2], "the pull request's heartbeat");
     assert_eq!(ours, nats);
 }
 

@@ -53,6 +53,10 @@ pub struct PullRequest {
     pub sent_bytes: u64,
     pub expires: Option<Instant>,
     pub no_wait: bool,
+    /// `idle_heartbeat` of the request: a `100 Idle Heartbeat` goes to its reply when
+    /// nothing did for that long (clients take two missing ones as a lost request).
+    pub heartbeat: Option<Duration>,
+    pub hb_at: Option<Instant>,
 }
 
 pub struct Consumer {

@@ -718,6 +718,8 @@ impl Engine {
                     sent_bytes: 0,
                     expires: None,
                     no_wait: false,
+                    heartbeat: None,
+                    hb_at: None,
                 });
             }
         } else if let Some(r) = &m.reply {
@@ -836,6 +838,7 @@ impl Engine {
                 req.batch -= 1;
                 req.sent += 1;
                 req.sent_bytes += m.payload.len() as u64;
+                req.hb_at = req.heartbeat.map(|h| Instant::now() + h);
                 let reply = req.reply.clone();
                 if req.batch == 0 || (req.max_bytes > 0 && req.sent_bytes >= req.max_bytes) {
                     c.waiting.pop_front();
@@ -1538,7 +1541,34 @@ impl Engine {
             return;
         }
         c.touch();
-        let req = api::NextRequest::parse(body).unwrap_or_default();
+        // A request nats-server cannot read gets a 400 status (its text after the dash is
+        // Go's JSON error there, serde's here).
+        let bad = match api::NextRequest::parse(body) {
+            Ok(req) => match req.check() {
+                None => Ok(req),
+                Some(why) => Err(why.to_string()),
+            },
+            Err(e) => Err(format!("Bad Request - {e}")),
+        };
+        let req = match bad {
+            Ok(req) => req,
+            Err(why) => {
+                let status = format!("NATS/1.0 400 {why}\r\n\r\n");
+                let msg = Message {
+                    subject: reply,
+                    via: None,
+                    reply: None,
+                    headers: Some(status.as_bytes()),
+                    payload: b"",
+                };
+                self.acc
+                    .account
+                    .publish(&msg, Origin::client(self.acc.cid, true), &mut self.flush);
+                return;
+            }
+        };
+        let heartbeat =
+            (req.idle_heartbeat > 0).then(|| Duration::from_nanos(req.idle_heartbeat as u64));
         c.waiting.push_back(PullRequest {
             reply: reply.clone(),
             batch: req.batch.max(1) as u64,
@@ -1548,6 +1578,8 @@ impl Engine {
             expires: (req.expires > 0)
                 .then(|| Instant::now() + Duration::from_nanos(req.expires as u64)),
             no_wait: req.no_wait,
+            heartbeat,
+            hb_at: heartbeat.map(|h| Instant::now() + h),
         });
         self.deliver_consumer(stream, name);
     }

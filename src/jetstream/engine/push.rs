@@ -3,8 +3,9 @@
 //! control (`100 FlowControl Request` with a `$JS.FC.<stream>.<consumer>.<id>` reply, a
 //! window that stalls deliveries until the client answers), idle heartbeats (with
 //! `Nats-Consumer-Stalled` while a flow-control answer is missing), `headers_only`,
-//! `replay_policy: original` and `rate_limit_bps` pacing, and the deletion of consumers
-//! idle for `inactive_threshold`. The rules follow nats-server 2.9.10's consumer.
+//! `replay_policy: original` and `rate_limit_bps` pacing, the deletion of consumers idle
+//! for `inactive_threshold`, and the idle heartbeats of pull requests that ask for them.
+//! The rules follow nats-server 2.9.10's consumer.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -405,7 +406,8 @@ impl Engine {
         self.send_out(out);
     }
 
-    /// Heartbeats, paced and due deliveries, interest over links, idle consumers.
+    /// Heartbeats (of push consumers and of pull requests that asked for them), paced
+    /// and due deliveries, interest over links, idle consumers.
     pub(super) fn push_timers(&mut self) {
         let now = Instant::now();
         let mut idle: Vec<(String, String)> = Vec::new();
@@ -425,6 +427,25 @@ impl Engine {
                     }
                 }
                 if !c.config.is_push() {
+                    // Pull requests that asked for idle heartbeats.
+                    for r in c.waiting.iter_mut() {
+                        if let (Some(at), Some(every)) = (r.hb_at, r.heartbeat) {
+                            if at <= now {
+                                out.push(Out {
+                                    subject: r.reply.clone(),
+                                    via: None,
+                                    reply: None,
+                                    headers: Some(Bytes::from(heartbeat(
+                                        c.progress.delivered_consumer,
+                                        c.progress.delivered_stream,
+                                        None,
+                                    ))),
+                                    payload: Bytes::new(),
+                                });
+                                r.hb_at = Some(now + every);
+                            }
+                        }
+                    }
                     continue;
                 }
                 if poll_now {
@@ -485,6 +506,9 @@ impl Engine {
                 note(c.idle_deadline);
                 if !c.config.is_push() && !c.waiting.is_empty() {
                     note(c.push.not_before);
+                    for r in &c.waiting {
+                        note(r.hb_at);
+                    }
                 }
                 if c.config.is_push() && c.push.active {
                     note(c.push.hb_at);
