@@ -1133,6 +1133,60 @@ async fn heartbeats(which: Impl) -> Vec<String> {
         header(&hb, "Nats-Consumer-Stalled"),
         hb.payload
     ));
+    // Requests over a pull consumer's limits.
+    let _ = api(
+        &nc,
+        which,
+        "$JS.API.CONSUMER.DURABLE.CREATE.HB.LIM",
+        r#"{"stream_name":"HB","config":{"durable_name":"LIM","filter_subject":"hb.none","ack_policy":"explicit","max_batch":2,"max_expires":1500000000,"max_bytes":100,"max_waiting":1}}"#,
+    )
+    .await;
+    let inbox = nc.new_inbox();
+    let mut limited = nc.subscribe(inbox.clone()).await.unwrap();
+    for body in [
+        r#"{"batch":3}"#,
+        r#"{"batch":1,"expires":2000000000}"#,
+        r#"{"batch":1,"max_bytes":200}"#,
+        "{not json",
+    ] {
+        nc.publish_with_reply(
+            "$JS.API.CONSUMER.MSG.NEXT.HB.LIM",
+            inbox.clone(),
+            body.into(),
+        )
+        .await
+        .unwrap();
+        let m = next_msg(&mut limited, which, "refusal").await;
+        // Past the dash the 400's text is the JSON parser's own: compare up to it.
+        let why = m.description.unwrap_or_default();
+        out.push(format!(
+            "{:?} {}",
+            m.status.map(u16::from),
+            why.split(" - ").next().unwrap_or("")
+        ));
+    }
+    // max_waiting 1: a second request while one waits.
+    let first = nc.new_inbox();
+    let mut first_sub = nc.subscribe(first.clone()).await.unwrap();
+    for to in [first, inbox.clone()] {
+        nc.publish_with_reply(
+            "$JS.API.CONSUMER.MSG.NEXT.HB.LIM",
+            to,
+            r#"{"batch":1,"expires":1000000000}"#.into(),
+        )
+        .await
+        .unwrap();
+    }
+    let m = next_msg(&mut limited, which, "refusal").await;
+    out.push(format!("{:?} {:?}", m.status.map(u16::from), m.description));
+    let m = next_msg(&mut first_sub, which, "timeout").await;
+    out.push(format!(
+        "{:?} {:?} pending={:?}/{:?}",
+        m.status.map(u16::from),
+        m.description,
+        header(&m, "Nats-Pending-Messages"),
+        header(&m, "Nats-Pending-Bytes")
+    ));
     // A pull request with idle_heartbeat gets them while it waits; one whose heartbeat
     // is over half its expiry is refused.
     let _ = api(
@@ -1187,10 +1241,26 @@ async fn heartbeats_match_nats_server() {
         r#"Some(100) Some("Idle Heartbeat") reply=None consumer=Some("2") stream=Some("4") stalled=None payload=b"""#
     );
     assert_eq!(
-        nats[3],
+        nats[3..7],
+        [
+            "Some(409) Exceeded MaxRequestBatch of 2",
+            "Some(409) Exceeded MaxRequestExpires of 1.5s",
+            "Some(409) Exceeded MaxRequestMaxBytes of 100",
+            "Some(400) Bad Request",
+        ]
+    );
+    assert_eq!(
+        nats[7..9],
+        [
+            r#"Some(409) Some("Exceeded MaxWaiting")"#,
+            r#"Some(408) Some("Request Timeout") pending=Some("1")/Some("0")"#
+        ]
+    );
+    assert_eq!(
+        nats[9],
         r#"Some(400) Some("Bad Request - heartbeat value too large")"#
     );
-    assert_eq!(nats[6], nats[2], "the pull request's heartbeat");
+    assert_eq!(nats[12], nats[2], "the pull request's heartbeat");
     assert_eq!(ours, nats);
 }
 

@@ -1543,17 +1543,17 @@ impl Engine {
         c.touch();
         // A request nats-server cannot read gets a 400 status (its text after the dash is
         // Go's JSON error there, serde's here).
-        let bad = match api::NextRequest::parse(body) {
+        let checked = match api::NextRequest::parse(body) {
             Ok(req) => match req.check() {
-                None => Ok(req),
-                Some(why) => Err(why.to_string()),
+                None => pull_limits(&c.config, &req, c.waiting.len()).map_or(Ok(req), Err),
+                Some(why) => Err(format!("400 {why}")),
             },
-            Err(e) => Err(format!("Bad Request - {e}")),
+            Err(e) => Err(format!("400 Bad Request - {e}")),
         };
-        let req = match bad {
+        let req = match checked {
             Ok(req) => req,
             Err(why) => {
-                let status = format!("NATS/1.0 400 {why}\r\n\r\n");
+                let status = format!("NATS/1.0 {why}\r\n\r\n");
                 let msg = Message {
                     subject: reply,
                     via: None,
@@ -1583,6 +1583,28 @@ impl Engine {
         });
         self.deliver_consumer(stream, name);
     }
+}
+
+/// A pull request over the consumer's limits (max_batch, max_expires, max_bytes,
+/// max_waiting): the 409 status nats-server answers it with.
+fn pull_limits(cfg: &ConsumerConfig, req: &api::NextRequest, waiting: usize) -> Option<String> {
+    if cfg.max_batch > 0 && req.batch > cfg.max_batch {
+        return Some(format!("409 Exceeded MaxRequestBatch of {}", cfg.max_batch));
+    }
+    if req.expires > 0 && cfg.max_expires > 0 && req.expires > cfg.max_expires {
+        let max = crate::monitor::go_duration(Duration::from_nanos(cfg.max_expires as u64));
+        return Some(format!("409 Exceeded MaxRequestExpires of {max}"));
+    }
+    if req.max_bytes > 0 && cfg.max_bytes > 0 && req.max_bytes > cfg.max_bytes {
+        return Some(format!(
+            "409 Exceeded MaxRequestMaxBytes of {}",
+            cfg.max_bytes
+        ));
+    }
+    if cfg.max_waiting > 0 && waiting as i64 >= cfg.max_waiting {
+        return Some("409 Exceeded MaxWaiting".to_string());
+    }
+    None
 }
 
 /// The status that ends a pull request that timed out (or a no_wait one that got
