@@ -1642,6 +1642,11 @@ async fn last_per_subject_and_backoff(which: Impl) -> Vec<String> {
         }
     }
     out.push(format!("replay {order:?}"));
+    let mut advisories = nc
+        .subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>")
+        .await
+        .unwrap();
+    nc.flush().await.unwrap();
     // Backoff: 100 ms before the 2nd delivery, 300 ms before the 3rd, none after.
     let bo: consumer::PullConsumer = s
         .create_consumer(consumer::pull::Config {
@@ -1665,6 +1670,13 @@ async fn last_per_subject_and_backoff(which: Impl) -> Vec<String> {
         "backoff deliveries {counts:?}, then {}",
         after.len()
     ));
+    // ... and the advisory dead-letter handlers listen for.
+    let m = next_msg(&mut advisories, which, "max deliveries advisory").await;
+    let mut v: Value = serde_json::from_slice(&m.payload).expect("advisory JSON");
+    let id_len = v["id"].as_str().map_or(0, str::len);
+    v["id"] = Value::Null;
+    v["timestamp"] = Value::Null;
+    out.push(format!("{} {v} id of {id_len}", m.subject));
     out
 }
 
@@ -1673,6 +1685,10 @@ async fn last_per_subject_and_backoff_match_nats_server() {
     let nats = last_per_subject_and_backoff(Impl::NatsServer).await;
     let ours = last_per_subject_and_backoff(Impl::Edgeleaf).await;
     assert_eq!(nats[0], "pending 3");
+    assert_eq!(
+        nats.last().unwrap(),
+        r#"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.LB.BO {"consumer":"BO","deliveries":3,"id":null,"stream":"LB","stream_seq":4,"timestamp":null,"type":"io.nats.jetstream.advisory.v1.max_deliver"} id of 22"#
+    );
     assert_eq!(
         nats[5],
         "nothing more: got 0 delivered 4/8 floor 4/7 pending 0"

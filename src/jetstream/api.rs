@@ -971,6 +971,21 @@ pub struct ConsumerInfo {
     pub push_bound: bool,
 }
 
+/// `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<s>.<c>`: a message reached max_deliver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaxDeliveriesAdvisory {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub timestamp: GoTime,
+    pub stream: String,
+    pub consumer: String,
+    pub stream_seq: u64,
+    pub deliveries: u64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub domain: String,
+}
+
 /// `limits` of the account info [observed: all -1 / false when unlimited].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountLimits {

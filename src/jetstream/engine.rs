@@ -752,6 +752,7 @@ impl Engine {
         }
         let mut out: Vec<(Bytes, StoredMsg, Bytes)> = Vec::new();
         let mut statuses: Vec<(Bytes, Vec<u8>)> = Vec::new();
+        let mut exceeded: Vec<(u64, u64)> = Vec::new();
         {
             let Some(stream) = self.streams.get_mut(sname) else {
                 return;
@@ -820,6 +821,7 @@ impl Engine {
                     if c.exhausted(deliveries) {
                         // max_deliver reached: no more redeliveries of it.
                         c.progress.pending.remove(&m.seq);
+                        exceeded.push((m.seq, deliveries));
                         continue;
                     }
                 }
@@ -858,6 +860,7 @@ impl Engine {
                 .account
                 .publish(&msg, Origin::client(self.acc.cid, true), &mut self.flush);
         }
+        self.max_deliveries_advisories(sname, cname, &exceeded);
         for (to, status) in statuses {
             let msg = Message {
                 subject: &to,

@@ -664,6 +664,12 @@ pub fn check_workqueue_consumer<'a>(
     Ok(())
 }
 
+/// An advisory's `id`: 22 random alphanumerics, as unique as nats-server's nuids.
+pub fn event_id() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 22)
+}
+
 /// A random consumer name for ephemerals (8 alphanumerics, as nats-server's).
 pub fn random_name() -> String {
     use rand::distributions::{Alphanumeric, DistString};

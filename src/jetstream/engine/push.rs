@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use super::{remove_if_everyone_acked, store_name, Engine};
 use crate::jetstream::api::{self, ApiError};
 use crate::jetstream::consumer::{now_ns, Consumer, FC_MAX_PENDING};
+use crate::jetstream::respond;
 use crate::jetstream::sinks::{Incoming, Kind};
 use crate::router::{Account, InterestWatcher, Message, Origin};
 use crate::subject;
@@ -279,6 +280,7 @@ impl Engine {
     pub(super) fn deliver_push(&mut self, sname: &str, cname: &str) {
         let mut out: Vec<Out> = Vec::new();
         let mut drop_after: Vec<u64> = Vec::new();
+        let mut exceeded: Vec<(u64, u64)> = Vec::new();
         {
             let Some(stream) = self.streams.get_mut(sname) else {
                 return;
@@ -343,6 +345,7 @@ impl Engine {
                     let deliveries = c.progress.pending.get(&m.seq).map_or(0, |p| p.deliveries);
                     if c.exhausted(deliveries) {
                         c.progress.pending.remove(&m.seq);
+                        exceeded.push((m.seq, deliveries));
                         continue;
                     }
                 }
@@ -403,6 +406,45 @@ impl Engine {
                 remove_if_everyone_acked(stream, seq);
             }
         }
+        self.send_out(out);
+        self.max_deliveries_advisories(sname, cname, &exceeded);
+    }
+
+    /// `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<stream>.<consumer>` for each message
+    /// (stream sequence, deliveries) that reached max_deliver and will not come again:
+    /// what dead-letter handlers listen for.
+    pub(super) fn max_deliveries_advisories(
+        &mut self,
+        stream: &str,
+        consumer: &str,
+        exceeded: &[(u64, u64)],
+    ) {
+        if exceeded.is_empty() {
+            return;
+        }
+        let subject = format!("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{consumer}");
+        let out = exceeded
+            .iter()
+            .map(|&(seq, deliveries)| {
+                let event = api::MaxDeliveriesAdvisory {
+                    kind: "io.nats.jetstream.advisory.v1.max_deliver".into(),
+                    id: respond::event_id(),
+                    timestamp: api::GoTime::now(),
+                    stream: stream.to_string(),
+                    consumer: consumer.to_string(),
+                    stream_seq: seq,
+                    deliveries,
+                    domain: self.acc.domain.clone().unwrap_or_default(),
+                };
+                Out {
+                    subject: Bytes::from(subject.clone()),
+                    via: None,
+                    reply: None,
+                    headers: None,
+                    payload: Bytes::from(api::to_go_json(&event)),
+                }
+            })
+            .collect();
         self.send_out(out);
     }
 
