@@ -1083,8 +1083,10 @@ async fn push_deliveries_match_nats_server() {
     assert_eq!(ours, nats);
 }
 
-/// Idle heartbeats of a filtered push consumer: what `Nats-Last-Consumer` and
-/// `Nats-Last-Stream` say once it delivered everything, seen on a plain subscription.
+/// Idle heartbeats of a filtered push consumer (what `Nats-Last-Consumer` and
+/// `Nats-Last-Stream` say once it delivered everything, seen on a plain subscription) and
+/// of a pull request that asks for them; the statuses refusing pull requests over a
+/// consumer's limits.
 async fn heartbeats(which: Impl) -> Vec<String> {
     let dir = TempDir::new();
     let b = start(which, &dir);
@@ -1233,7 +1235,7 @@ async fn heartbeats(which: Impl) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn heartbeats_match_nats_server() {
+async fn heartbeats_and_pull_request_limits_match_nats_server() {
     let nats = heartbeats(Impl::NatsServer).await;
     let ours = heartbeats(Impl::Edgeleaf).await;
     assert_eq!(
