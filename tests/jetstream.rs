@@ -644,6 +644,11 @@ async fn consumer_create_transcript(which: Impl) -> Vec<Value> {
     let dir = TempDir::new();
     let b = start(which, &dir);
     let nc = connect(&b).await;
+    let mut created_events = nc
+        .subscribe("$JS.EVENT.ADVISORY.CONSUMER.CREATED.>")
+        .await
+        .unwrap();
+    nc.flush().await.unwrap();
     let mut out = Vec::new();
     out.push(
         api(
@@ -891,6 +896,22 @@ async fn consumer_create_transcript(which: Impl) -> Vec<Value> {
         reply.status.map(u16::from),
         reply.description
     )));
+    // One CREATED advisory per consumer made (not for updates or refusals), in order.
+    let mut made = Vec::new();
+    while let Ok(Some(m)) =
+        tokio::time::timeout(Duration::from_millis(300), created_events.next()).await
+    {
+        let v: Value = serde_json::from_slice(&m.payload).expect("advisory JSON");
+        assert_eq!(v["type"], "io.nats.jetstream.advisory.v1.consumer_action");
+        assert_eq!(v["action"], "create", "{which:?}: {v}");
+        let c = v["consumer"].as_str().unwrap_or("").to_string();
+        made.push(if c == name {
+            "EPHEMERAL".to_string()
+        } else {
+            c
+        });
+    }
+    out.push(Value::String(made.join(" ")));
     out
 }
 
@@ -898,6 +919,10 @@ async fn consumer_create_transcript(which: Impl) -> Vec<Value> {
 async fn consumer_create_checks_and_updates_match_nats_server() {
     let mut nats = consumer_create_transcript(Impl::NatsServer).await;
     let mut ours = consumer_create_transcript(Impl::Edgeleaf).await;
+    assert_eq!(
+        nats.last().unwrap(),
+        &Value::String("D1 D2 NE LPS EPHEMERAL PW".into())
+    );
     nats.iter_mut().for_each(normalize);
     ours.iter_mut().for_each(normalize);
     assert_eq!(nats.len(), ours.len());
@@ -1446,16 +1471,44 @@ async fn consumer_exists(nc: &async_nats::Client, which: Impl, stream: &str, nam
     }
 }
 
-/// Waits (asking every 100 ms, at most 15 s) until the consumer is deleted; nothing
-/// announces it to a client, so asking is the only way to see it.
-async fn until_deleted(nc: &async_nats::Client, which: Impl, stream: &str, name: &str) {
-    for _ in 0..150 {
-        if !consumer_exists(nc, which, stream, name).await {
-            return;
+/// Deleted consumers as their DELETED advisories announce them.
+struct Deletions {
+    sub: async_nats::Subscriber,
+    seen: std::collections::HashSet<String>,
+}
+
+impl Deletions {
+    async fn new(nc: &async_nats::Client, stream: &str) -> Deletions {
+        let sub = nc
+            .subscribe(format!("$JS.EVENT.ADVISORY.CONSUMER.DELETED.{stream}.*"))
+            .await
+            .unwrap();
+        nc.flush().await.unwrap();
+        Deletions {
+            sub,
+            seen: Default::default(),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{which:?}: consumer {name} was never deleted");
+
+    /// Waits (at most 15 s) for the advisory of `name`'s deletion, then checks with
+    /// CONSUMER.INFO that it is gone.
+    async fn until(&mut self, nc: &async_nats::Client, which: Impl, stream: &str, name: &str) {
+        while !self.seen.contains(name) {
+            let m = tokio::time::timeout(Duration::from_secs(15), self.sub.next())
+                .await
+                .unwrap_or_else(|_| panic!("{which:?}: consumer {name} was never deleted"))
+                .expect("subscription open");
+            let v: Value = serde_json::from_slice(&m.payload).expect("advisory JSON");
+            assert_eq!(v["action"], "delete", "{which:?}: {v}");
+            let c = m.subject.rsplit('.').next().unwrap_or("").to_string();
+            assert_eq!(v["consumer"], c.as_str(), "{which:?}: {v}");
+            self.seen.insert(c);
+        }
+        assert!(
+            !consumer_exists(nc, which, stream, name).await,
+            "{which:?}: {name} announced deleted but still there"
+        );
+    }
 }
 
 /// inactive_threshold: an unbound ephemeral push consumer and an idle pull one go; a
@@ -1464,6 +1517,7 @@ async fn idle_clean_up(which: Impl) -> Vec<String> {
     let dir = TempDir::new();
     let b = start(which, &dir);
     let nc = connect(&b).await;
+    let mut deletions = Deletions::new(&nc, "IC").await;
     let _ = api(
         &nc,
         which,
@@ -1505,9 +1559,9 @@ async fn idle_clean_up(which: Impl) -> Vec<String> {
     )
     .await;
     let mut out = Vec::new();
-    until_deleted(&nc, which, "IC", &unbound).await;
+    deletions.until(&nc, which, "IC", &unbound).await;
     out.push("unbound push ephemeral deleted".to_string());
-    until_deleted(&nc, which, "IC", "PE").await;
+    deletions.until(&nc, which, "IC", "PE").await;
     out.push("idle pull ephemeral deleted".to_string());
     out.push(format!(
         "bound ephemeral exists: {}",
@@ -1518,7 +1572,7 @@ async fn idle_clean_up(which: Impl) -> Vec<String> {
         consumer_exists(&nc, which, "IC", "DP").await
     ));
     sub.unsubscribe().await.unwrap();
-    until_deleted(&nc, which, "IC", &bound).await;
+    deletions.until(&nc, which, "IC", &bound).await;
     out.push("unsubscribed ephemeral deleted".to_string());
     out
 }

@@ -971,6 +971,21 @@ pub struct ConsumerInfo {
     pub push_bound: bool,
 }
 
+/// `$JS.EVENT.ADVISORY.CONSUMER.CREATED|DELETED.<s>.<c>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerActionAdvisory {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub timestamp: GoTime,
+    pub stream: String,
+    pub consumer: String,
+    /// `create` or `delete`.
+    pub action: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub domain: String,
+}
+
 /// `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<s>.<c>`: a message reached max_deliver.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MaxDeliveriesAdvisory {

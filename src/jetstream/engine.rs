@@ -1484,6 +1484,7 @@ impl Engine {
             s.consumers.insert(name.clone(), c);
         }
         self.save_consumers();
+        self.consumer_action_advisory(stream, &name, true);
         self.start_consumer(stream, &name);
         let info = self.consumer_info_of(stream, &name)?;
         Ok(respond::consumer_create_response(&info))

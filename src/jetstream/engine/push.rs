@@ -410,6 +410,34 @@ impl Engine {
         self.max_deliveries_advisories(sname, cname, &exceeded);
     }
 
+    /// `$JS.EVENT.ADVISORY.CONSUMER.CREATED.<s>.<c>` (`created`) or `DELETED` (not):
+    /// what monitoring tools follow.
+    pub(super) fn consumer_action_advisory(&mut self, stream: &str, consumer: &str, created: bool) {
+        let (what, action) = if created {
+            ("CREATED", "create")
+        } else {
+            ("DELETED", "delete")
+        };
+        let event = api::ConsumerActionAdvisory {
+            kind: "io.nats.jetstream.advisory.v1.consumer_action".into(),
+            id: respond::event_id(),
+            timestamp: api::GoTime::now(),
+            stream: stream.to_string(),
+            consumer: consumer.to_string(),
+            action: action.into(),
+            domain: self.acc.domain.clone().unwrap_or_default(),
+        };
+        self.send_out(vec![Out {
+            subject: Bytes::from(format!(
+                "$JS.EVENT.ADVISORY.CONSUMER.{what}.{stream}.{consumer}"
+            )),
+            via: None,
+            reply: None,
+            headers: None,
+            payload: Bytes::from(api::to_go_json(&event)),
+        }]);
+    }
+
     /// `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<stream>.<consumer>` for each message
     /// (stream sequence, deliveries) that reached max_deliver and will not come again:
     /// what dead-letter handlers listen for.
@@ -563,7 +591,7 @@ impl Engine {
     }
 
     /// Deletes a consumer (API request or inactivity) with its stored state; its waiting
-    /// pull requests get `409 Consumer Deleted`.
+    /// pull requests get `409 Consumer Deleted`, monitors the DELETED advisory.
     pub(super) fn remove_consumer(&mut self, stream: &str, name: &str) -> Result<(), ApiError> {
         let s = self
             .streams
@@ -590,9 +618,12 @@ impl Engine {
             .collect();
         self.send_out(gone);
         let key = store_name(&self.acc.account.name, stream);
-        self.store(memory)
+        let deleted = self
+            .store(memory)
             .delete_consumer(&key, name)
-            .map_err(|e| ApiError::store_failed(e.to_string()))
+            .map_err(|e| ApiError::store_failed(e.to_string()));
+        self.consumer_action_advisory(stream, name, false);
+        deleted
     }
 
     /// An existing consumer created again: apply what may change (nats-server's update
