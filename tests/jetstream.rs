@@ -320,6 +320,12 @@ async fn redelivery(which: Impl) -> Vec<(String, i64)> {
     let dir = TempDir::new();
     let b = start(which, &dir);
     let nc = connect(&b).await;
+    // The NAK and TERM advisories (the CREATED one is left out below).
+    let mut advisories = nc
+        .subscribe("$JS.EVENT.ADVISORY.CONSUMER.*.R.C")
+        .await
+        .unwrap();
+    nc.flush().await.unwrap();
     let js = jetstream::new(nc);
     js.create_stream(stream::Config {
         name: "R".into(),
@@ -394,6 +400,22 @@ async fn redelivery(which: Impl) -> Vec<(String, i64)> {
         ));
         m.double_ack().await.unwrap();
     }
+    while let Ok(Some(m)) =
+        tokio::time::timeout(Duration::from_millis(300), advisories.next()).await
+    {
+        let kind = m.subject.split('.').nth(4).unwrap_or("").to_string();
+        if !kind.starts_with("MSG_") {
+            continue;
+        }
+        let v: Value = serde_json::from_slice(&m.payload).expect("advisory JSON");
+        seen.push((
+            format!(
+                "{kind} {} consumer_seq={} stream_seq={}",
+                v["type"], v["consumer_seq"], v["stream_seq"]
+            ),
+            v["deliveries"].as_i64().unwrap_or(-1),
+        ));
+    }
     seen
 }
 
@@ -408,7 +430,17 @@ async fn nak_term_and_ack_wait_redelivery_match_nats_server() {
             ("m2".to_string(), 1),
             ("m3".to_string(), 1),
             ("m2".to_string(), 2),
-            ("m3".to_string(), 2)
+            ("m3".to_string(), 2),
+            (
+                r#"MSG_NAKED "io.nats.jetstream.advisory.v1.nak" consumer_seq=2 stream_seq=2"#
+                    .to_string(),
+                1
+            ),
+            (
+                r#"MSG_TERMINATED "io.nats.jetstream.advisory.v1.terminated" consumer_seq=4 stream_seq=2"#
+                    .to_string(),
+                2
+            ),
         ]
     );
     assert_eq!(ours, nats);

@@ -986,6 +986,22 @@ pub struct ConsumerActionAdvisory {
     pub domain: String,
 }
 
+/// `$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED|MSG_TERMINATED.<s>.<c>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryAdvisory {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub timestamp: GoTime,
+    pub stream: String,
+    pub consumer: String,
+    pub consumer_seq: u64,
+    pub stream_seq: u64,
+    pub deliveries: u64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub domain: String,
+}
+
 /// `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<s>.<c>`: a message reached max_deliver.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MaxDeliveriesAdvisory {

@@ -656,7 +656,11 @@ impl Engine {
             return None;
         }
         let (sname, cname) = (parts[2], parts[3]);
-        let Ok(seq) = parts[5].parse::<u64>() else {
+        let (Ok(deliveries), Ok(seq), Ok(cseq)) = (
+            parts[4].parse::<u64>(),
+            parts[5].parse::<u64>(),
+            parts[6].parse::<u64>(),
+        ) else {
             return None;
         };
         let body = m.payload.as_ref();
@@ -665,11 +669,16 @@ impl Engine {
         let c = stream.consumers.get_mut(cname)?;
         c.touch();
         let mut removed = Vec::new();
-        let mut next: Option<u64> = None;
+        let mut next: Option<Vec<u8>> = None;
+        // NAK and TERM are announced (dead-letter handlers and monitors listen).
+        let mut advisory: Option<push::DeliveryEvent> = None;
         if body.is_empty() || body.starts_with(b"+ACK") {
             removed = c.ack(seq);
         } else if body.starts_with(b"-NAK") {
             let delay = nak_delay(&body[4..]);
+            if c.progress.pending.contains_key(&seq) {
+                advisory = Some(push::DeliveryEvent::Nak);
+            }
             c.nak(seq, delay);
         } else if body.starts_with(b"+WPI") {
             c.in_progress(seq);
@@ -677,14 +686,11 @@ impl Engine {
             if c.term(seq) {
                 removed.push(seq);
             }
+            advisory = Some(push::DeliveryEvent::Term);
         } else if let Some(rest) = body.strip_prefix(b"+NXT") {
+            // Ack, and a pull request (its body after the verb) to the ack's reply.
             removed = c.ack(seq);
-            next = Some(
-                std::str::from_utf8(rest)
-                    .ok()
-                    .and_then(|s| s.trim().parse().ok())
-                    .unwrap_or(1),
-            );
+            next = Some(rest.to_vec());
         }
         let cname = cname.to_string();
         match retention {
@@ -708,20 +714,11 @@ impl Engine {
             }
             _ => {}
         }
-        if let (Some(n), Some(r)) = (next, m.reply.clone()) {
-            if let Some(c) = stream.consumers.get_mut(&cname) {
-                c.waiting.push_back(PullRequest {
-                    reply: r,
-                    batch: n,
-                    max_bytes: 0,
-                    sent: 0,
-                    sent_bytes: 0,
-                    expires: None,
-                    no_wait: false,
-                    heartbeat: None,
-                    hb_at: None,
-                });
-            }
+        if let Some(kind) = advisory {
+            self.delivery_advisory(kind, sname, &cname, cseq, seq, deliveries);
+        }
+        if let (Some(body), Some(r)) = (next, m.reply.clone()) {
+            self.next_request(sname, &cname, &r, &body);
         } else if let Some(r) = &m.reply {
             // An ack that asks for confirmation gets an empty reply once it is applied
             // and durable (after this round's save and flush).
@@ -1694,18 +1691,21 @@ fn header_value<'h>(block: &'h [u8], key: &str) -> Option<&'h str> {
     })
 }
 
-/// `-NAK {"delay": ns}` (or a bare duration in ns after a space).
+/// `-NAK {"delay": ns}` or `-NAK <Go duration>` (`-NAK 5s`), as nats-server reads it;
+/// anything else is a plain NAK.
 fn nak_delay(rest: &[u8]) -> Option<Duration> {
     let text = std::str::from_utf8(rest).ok()?.trim();
     if text.is_empty() {
         return None;
     }
-    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
-        if let Some(ns) = v.get("delay").and_then(|d| d.as_i64()) {
-            return (ns > 0).then(|| Duration::from_nanos(ns as u64));
-        }
+    if text.starts_with('{') {
+        let v = serde_json::from_str::<serde_json::Value>(text).ok()?;
+        let ns = v.get("delay").and_then(|d| d.as_i64())?;
+        return (ns > 0).then(|| Duration::from_nanos(ns as u64));
     }
-    None
+    crate::config::units::parse_duration(text)
+        .ok()
+        .filter(|d| !d.is_zero())
 }
 
 #[cfg(test)]
@@ -1726,5 +1726,7 @@ mod tests {
             Some(Duration::from_secs(2))
         );
         assert_eq!(nak_delay(b""), None);
+        assert_eq!(nak_delay(b" 1500ms"), Some(Duration::from_millis(1500)));
+        assert_eq!(nak_delay(b" soon"), None);
     }
 }

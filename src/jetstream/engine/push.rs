@@ -131,6 +131,15 @@ fn heartbeat(last_consumer: u64, last_stream: u64, stalled: Option<&str>) -> Vec
     h.into_bytes()
 }
 
+/// What a client did with a delivery that monitors hear of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryEvent {
+    /// `-NAK`: `MSG_NAKED`.
+    Nak,
+    /// `+TERM`: `MSG_TERMINATED`.
+    Term,
+}
+
 /// One message for the deliver subject.
 struct Out {
     subject: Bytes,
@@ -425,6 +434,43 @@ impl Engine {
             stream: stream.to_string(),
             consumer: consumer.to_string(),
             action: action.into(),
+            domain: self.acc.domain.clone().unwrap_or_default(),
+        };
+        self.send_out(vec![Out {
+            subject: Bytes::from(format!(
+                "$JS.EVENT.ADVISORY.CONSUMER.{what}.{stream}.{consumer}"
+            )),
+            via: None,
+            reply: None,
+            headers: None,
+            payload: Bytes::from(api::to_go_json(&event)),
+        }]);
+    }
+
+    /// `$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED|MSG_TERMINATED.<s>.<c>` for a NAK or TERM
+    /// of stream message `seq` (consumer sequence `cseq`, its `deliveries`th delivery).
+    pub(super) fn delivery_advisory(
+        &mut self,
+        kind: DeliveryEvent,
+        stream: &str,
+        consumer: &str,
+        cseq: u64,
+        seq: u64,
+        deliveries: u64,
+    ) {
+        let (what, kind) = match kind {
+            DeliveryEvent::Nak => ("MSG_NAKED", "io.nats.jetstream.advisory.v1.nak"),
+            DeliveryEvent::Term => ("MSG_TERMINATED", "io.nats.jetstream.advisory.v1.terminated"),
+        };
+        let event = api::DeliveryAdvisory {
+            kind: kind.into(),
+            id: respond::event_id(),
+            timestamp: api::GoTime::now(),
+            stream: stream.to_string(),
+            consumer: consumer.to_string(),
+            consumer_seq: cseq,
+            stream_seq: seq,
+            deliveries,
             domain: self.acc.domain.clone().unwrap_or_default(),
         };
         self.send_out(vec![Out {
