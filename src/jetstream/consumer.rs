@@ -72,7 +72,7 @@ pub struct Consumer {
     /// on from `delivered_stream`, as nats-server's does).
     pub skip: VecDeque<u64>,
     pub skip_resume: u64,
-    /// Push consumers only.
+    /// A push consumer's runtime state (its pacing part serves pull consumers too).
     pub push: PushState,
     /// Deleted when this passes (inactive_threshold); None: not counting down.
     pub idle_deadline: Option<Instant>,
