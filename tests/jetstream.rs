@@ -2219,3 +2219,69 @@ async fn rate_limited_push_consumer_delivers_everything_like_nats_server() {
     assert_eq!(nats.len(), 21);
     assert_eq!(ours, nats);
 }
+
+/// async-nats' ordered consumer (ephemeral push, ack none, flow control, heartbeats,
+/// memory state): every message once, in order, with later publishes following.
+async fn ordered_consumer(which: Impl) -> Vec<String> {
+    let dir = TempDir::new();
+    let b = start(which, &dir);
+    let nc = connect(&b).await;
+    let js = jetstream::new(nc.clone());
+    js.create_stream(stream::Config {
+        name: "OC".into(),
+        subjects: vec!["oc.>".into()],
+        ..Default::default()
+    })
+    .await
+    .expect("create");
+    for i in 0..30 {
+        js.publish(format!("oc.{}", i % 3), format!("{i}").into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let c = js
+        .get_stream("OC")
+        .await
+        .unwrap()
+        .create_consumer(consumer::push::OrderedConfig {
+            deliver_subject: nc.new_inbox(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{which:?}: ordered consumer: {e}"));
+    let mut msgs = c.messages().await.unwrap();
+    let mut got = Vec::new();
+    for i in 0..40 {
+        if i == 30 {
+            for j in 30..40 {
+                js.publish(format!("oc.{}", j % 3), format!("{j}").into())
+                    .await
+                    .unwrap()
+                    .await
+                    .unwrap();
+            }
+        }
+        let m = tokio::time::timeout(Duration::from_secs(10), msgs.next())
+            .await
+            .unwrap_or_else(|_| panic!("{which:?}: ordered consumer stopped after {got:?}"))
+            .expect("open")
+            .unwrap_or_else(|e| panic!("{which:?}: {e}"));
+        got.push(format!(
+            "{} {}",
+            m.subject,
+            String::from_utf8_lossy(&m.payload)
+        ));
+    }
+    got
+}
+
+#[tokio::test]
+async fn ordered_consumer_reads_everything_like_nats_server() {
+    let nats = ordered_consumer(Impl::NatsServer).await;
+    let ours = ordered_consumer(Impl::Edgeleaf).await;
+    assert_eq!(nats.len(), 40);
+    assert_eq!(nats[39], "oc.0 39");
+    assert_eq!(ours, nats);
+}
