@@ -680,6 +680,10 @@ async fn consumer_create_transcript(which: Impl) -> Vec<Value> {
         .subscribe("$JS.EVENT.ADVISORY.CONSUMER.CREATED.>")
         .await
         .unwrap();
+    let mut deleted_events = nc
+        .subscribe("$JS.EVENT.ADVISORY.CONSUMER.DELETED.>")
+        .await
+        .unwrap();
     nc.flush().await.unwrap();
     let mut out = Vec::new();
     out.push(
@@ -944,6 +948,50 @@ async fn consumer_create_transcript(which: Impl) -> Vec<Value> {
         });
     }
     out.push(Value::String(made.join(" ")));
+    // Deleting the stream deletes its consumers: a waiting pull request hears it, and
+    // each one is announced (after the ones deleted earlier).
+    let _ = api(
+        &nc,
+        which,
+        "$JS.API.CONSUMER.DURABLE.CREATE.PS.PW2",
+        r#"{"stream_name":"PS","config":{"durable_name":"PW2","ack_policy":"explicit","filter_subject":"ps.none"}}"#,
+    )
+    .await;
+    let inbox = nc.new_inbox();
+    let mut waiting = nc.subscribe(inbox.clone()).await.unwrap();
+    nc.publish_with_reply(
+        "$JS.API.CONSUMER.MSG.NEXT.PS.PW2",
+        inbox,
+        r#"{"batch":1,"expires":10000000000}"#.into(),
+    )
+    .await
+    .unwrap();
+    out.push(api(&nc, which, "$JS.API.CONSUMER.INFO.PS.PW2", "").await);
+    out.push(api(&nc, which, "$JS.API.STREAM.DELETE.PS", "").await);
+    let m = next_msg(&mut waiting, which, "409 Consumer Deleted").await;
+    out.push(Value::String(format!(
+        "{:?} {:?}",
+        m.status.map(u16::from),
+        m.description
+    )));
+    let mut gone = Vec::new();
+    while let Ok(Some(m)) =
+        tokio::time::timeout(Duration::from_millis(300), deleted_events.next()).await
+    {
+        let v: Value = serde_json::from_slice(&m.payload).expect("advisory JSON");
+        assert_eq!(v["action"], "delete", "{which:?}: {v}");
+        let c = v["consumer"].as_str().unwrap_or("").to_string();
+        gone.push(if c == name {
+            "EPHEMERAL".to_string()
+        } else {
+            c
+        });
+    }
+    // The stream's consumers go in no particular order.
+    let (before, with_stream) = gone.split_at(2.min(gone.len()));
+    let mut with_stream = with_stream.to_vec();
+    with_stream.sort();
+    out.push(Value::String(format!("{before:?} then {with_stream:?}")));
     out
 }
 
@@ -952,8 +1000,12 @@ async fn consumer_create_checks_and_updates_match_nats_server() {
     let mut nats = consumer_create_transcript(Impl::NatsServer).await;
     let mut ours = consumer_create_transcript(Impl::Edgeleaf).await;
     assert_eq!(
+        nats[nats.len() - 5],
+        Value::String("D1 D2 NE LPS EPHEMERAL PW".into())
+    );
+    assert_eq!(
         nats.last().unwrap(),
-        &Value::String("D1 D2 NE LPS EPHEMERAL PW".into())
+        &Value::String(r#"["EPHEMERAL", "PW"] then ["D1", "D2", "LPS", "NE", "PW2"]"#.into())
     );
     nats.iter_mut().for_each(normalize);
     ours.iter_mut().for_each(normalize);

@@ -1208,6 +1208,9 @@ impl Engine {
         for sub in &s.subs {
             self.acc.account.unsubscribe(sub);
         }
+        for c in s.consumers.values() {
+            self.consumer_gone(name, c);
+        }
         let key = store_name(&self.acc.account.name, name);
         self.store(s.memory)
             .delete_stream(&key)

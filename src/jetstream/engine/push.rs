@@ -636,8 +636,8 @@ impl Engine {
         at
     }
 
-    /// Deletes a consumer (API request or inactivity) with its stored state; its waiting
-    /// pull requests get `409 Consumer Deleted`, monitors the DELETED advisory.
+    /// Deletes a consumer (API request or inactivity) with its stored state; see
+    /// `consumer_gone` for who hears of it.
     pub(super) fn remove_consumer(&mut self, stream: &str, name: &str) -> Result<(), ApiError> {
         let s = self
             .streams
@@ -647,10 +647,22 @@ impl Engine {
             return Err(ApiError::consumer_not_found());
         };
         let memory = s.memory;
+        let key = store_name(&self.acc.account.name, stream);
+        let deleted = self
+            .store(memory)
+            .delete_consumer(&key, name)
+            .map_err(|e| ApiError::store_failed(e.to_string()));
+        self.consumer_gone(stream, &c);
+        deleted
+    }
+
+    /// A consumer was deleted (by itself or with its stream): its waiting pull requests
+    /// get `409 Consumer Deleted`, monitors the DELETED advisory, and its deliver subject
+    /// is no longer watched.
+    pub(super) fn consumer_gone(&mut self, stream: &str, c: &Consumer) {
         if c.config.is_push() {
             self.refresh_deliver_watch();
         }
-        // Waiting pull requests hear that it is gone.
         let gone: Vec<Out> = c
             .waiting
             .iter()
@@ -663,13 +675,7 @@ impl Engine {
             })
             .collect();
         self.send_out(gone);
-        let key = store_name(&self.acc.account.name, stream);
-        let deleted = self
-            .store(memory)
-            .delete_consumer(&key, name)
-            .map_err(|e| ApiError::store_failed(e.to_string()));
-        self.consumer_action_advisory(stream, name, false);
-        deleted
+        self.consumer_action_advisory(stream, &c.name, false);
     }
 
     /// An existing consumer created again: apply what may change (nats-server's update
