@@ -13,7 +13,7 @@ mod flags;
 pub mod leaf;
 mod load;
 pub mod natsconf;
-mod units;
+pub(crate) mod units;
 pub mod uplink;
 
 pub use error::ConfigError;

@@ -971,6 +971,52 @@ pub struct ConsumerInfo {
     pub push_bound: bool,
 }
 
+/// `$JS.EVENT.ADVISORY.CONSUMER.CREATED|DELETED.<s>.<c>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerActionAdvisory {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub timestamp: GoTime,
+    pub stream: String,
+    pub consumer: String,
+    /// `create` or `delete`.
+    pub action: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub domain: String,
+}
+
+/// `$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED|MSG_TERMINATED.<s>.<c>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryAdvisory {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub timestamp: GoTime,
+    pub stream: String,
+    pub consumer: String,
+    pub consumer_seq: u64,
+    pub stream_seq: u64,
+    pub deliveries: u64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub domain: String,
+}
+
+/// `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<s>.<c>`: a message reached max_deliver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaxDeliveriesAdvisory {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub timestamp: GoTime,
+    pub stream: String,
+    pub consumer: String,
+    pub stream_seq: u64,
+    pub deliveries: u64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub domain: String,
+}
+
 /// `limits` of the account info [observed: all -1 / false when unlimited].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountLimits {
@@ -1523,6 +1569,90 @@ impl ApiError {
     /// 400/10081 [obs] deliver subject inside the stream's subjects.
     pub fn consumer_deliver_cycle() -> ApiError {
         ApiError::new(400, 10081, "consumer deliver subject forms a cycle")
+    }
+    /// 400/10082 [src] push + ack none + max_ack_pending.
+    pub fn consumer_max_pending_needs_ack() -> ApiError {
+        ApiError::new(
+            400,
+            10082,
+            "consumer requires ack policy for max ack pending",
+        )
+    }
+    /// 400/10086 [src]
+    pub fn consumer_pull_with_rate_limit() -> ApiError {
+        ApiError::new(
+            400,
+            10086,
+            "consumer in pull mode can not have rate limit set",
+        )
+    }
+    /// 400/10090 [src]
+    pub fn consumer_direct_requires_push() -> ApiError {
+        ApiError::new(400, 10090, "consumer direct requires a push based consumer")
+    }
+    /// 400/10091 [src]
+    pub fn consumer_direct_requires_ephemeral() -> ApiError {
+        ApiError::new(400, 10091, "consumer direct requires an ephemeral consumer")
+    }
+    /// 400/10095 [src] `sample_freq` that is not a percentage.
+    pub fn consumer_invalid_sampling(detail: &str) -> ApiError {
+        ApiError::new(
+            400,
+            10095,
+            format!("failed to parse consumer sampling configuration: {detail}"),
+        )
+    }
+    /// 400/10107 [src]
+    pub fn consumer_description_too_long() -> ApiError {
+        ApiError::new(
+            400,
+            10107,
+            "consumer description is too long, maximum allowed is 4096",
+        )
+    }
+    /// 400/10112 [src]
+    pub fn consumer_invalid_deliver_subject() -> ApiError {
+        ApiError::new(400, 10112, "invalid push consumer deliver subject")
+    }
+    /// 400/10114 [src]
+    pub fn consumer_max_request_batch_negative() -> ApiError {
+        ApiError::new(400, 10114, "consumer max request batch needs to be > 0")
+    }
+    /// 400/10115 [src]
+    pub fn consumer_max_request_expires_too_small() -> ApiError {
+        ApiError::new(
+            400,
+            10115,
+            "consumer max request expires needs to be >= 1ms",
+        )
+    }
+    /// 400/10106 [src] re-binding a push durable with another configuration.
+    pub fn consumer_replacement_differs() -> ApiError {
+        ApiError::new(
+            400,
+            10106,
+            "consumer replacement durable config not the same",
+        )
+    }
+    /// 400/10127 [src]
+    pub fn consumer_name_path_separators() -> ApiError {
+        ApiError::new(400, 10127, "Consumer name can not contain path separators")
+    }
+    /// 400/10102 [src] a durable name over 255 bytes.
+    pub fn consumer_name_too_long() -> ApiError {
+        ApiError::new(
+            400,
+            10102,
+            "consumer name is too long, maximum allowed is 255",
+        )
+    }
+    /// 400/10103 [src]
+    pub fn consumer_bad_durable_name() -> ApiError {
+        ApiError::new(400, 10103, "durable name can not contain '.', '*', '>'")
+    }
+    /// 400/10133 [src]
+    pub fn replicas_negative() -> ApiError {
+        ApiError::new(400, 10133, "replicas count cannot be negative")
     }
     /// 400/10116 [obs]
     pub fn consumer_max_deliver_backoff() -> ApiError {

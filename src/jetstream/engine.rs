@@ -1,5 +1,8 @@
 //! The JetStream task of one account: streams with their stored messages and consumers,
-//! the API handlers, publish with group commit, pull delivery, acks and redelivery.
+//! the API handlers, publish with group commit, pull delivery, acks and redelivery
+//! (push delivery and consumer clean-up are in `push`).
+
+mod push;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -149,6 +152,12 @@ impl Stream {
         }
     }
 
+    /// Consumers other than direct ones (sources' and mirrors'), which nats-server leaves
+    /// out of consumer counts, lists and limits.
+    fn public_consumers(&self) -> impl Iterator<Item = &Consumer> {
+        self.consumers.values().filter(|c| !c.config.direct)
+    }
+
     fn extra_per_msg(&self) -> u64 {
         if self.memory {
             16
@@ -232,6 +241,8 @@ pub struct Engine {
     flush: FlushList,
     api_total: u64,
     api_errors: u64,
+    /// Tells the task when subscriptions on push consumers' deliver subjects change.
+    deliver_watch: Arc<push::DeliverWatch>,
 }
 
 /// A publish waiting for the group commit before its PubAck goes out.
@@ -248,6 +259,7 @@ impl Engine {
         sync_before_ack: bool,
         limits: (Option<u64>, Option<u64>),
     ) -> Engine {
+        let deliver_watch = push::DeliverWatch::new(acc.tx.clone());
         Engine {
             acc,
             file,
@@ -261,6 +273,7 @@ impl Engine {
             flush: FlushList::default(),
             api_total: 0,
             api_errors: 0,
+            deliver_watch,
         }
     }
 
@@ -343,7 +356,11 @@ impl Engine {
             }
             self.capture(&mut stream);
             debug!("JetStream recovered stream {name:?}");
+            let consumers: Vec<String> = stream.consumers.keys().cloned().collect();
             self.streams.insert(name.to_string(), stream);
+            for c in consumers {
+                self.start_consumer(name, &c);
+            }
         }
         self.refresh_view();
         Ok(())
@@ -383,6 +400,15 @@ impl Engine {
         ));
         self.acc.account.subscribe(sub.clone());
         stream.subs.push(sub);
+        let c = Catcher::new(self.acc.cid, Kind::FlowControl, self.acc.tx.clone());
+        let sub = Arc::new(Subscription::new(
+            c,
+            Bytes::from(format!("$JS.FC.{name}.>")),
+            None,
+            Bytes::from(format!("fc.{name}")),
+        ));
+        self.acc.account.subscribe(sub.clone());
+        stream.subs.push(sub);
     }
 
     fn refresh_view(&mut self) {
@@ -402,6 +428,7 @@ impl Engine {
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<Incoming>) {
+        self.watch_deliver_subjects();
         let mut batch: Vec<Incoming> = Vec::with_capacity(BATCH);
         loop {
             let wake = self.next_timer();
@@ -461,6 +488,8 @@ impl Engine {
                     self.commit(&mut acks);
                     self.on_forwarded(&name, seq);
                 }
+                Kind::FlowControl => self.on_flow_control(&m.subject),
+                Kind::Interest => self.on_interest(&m.subject),
             }
         }
         self.commit(&mut acks);
@@ -711,19 +740,29 @@ impl Engine {
             return None;
         }
         let (sname, cname) = (parts[2], parts[3]);
-        let Ok(seq) = parts[5].parse::<u64>() else {
+        let (Ok(deliveries), Ok(seq), Ok(cseq)) = (
+            parts[4].parse::<u64>(),
+            parts[5].parse::<u64>(),
+            parts[6].parse::<u64>(),
+        ) else {
             return None;
         };
         let body = m.payload.as_ref();
         let stream = self.streams.get_mut(sname)?;
         let retention = stream.config.retention;
         let c = stream.consumers.get_mut(cname)?;
+        c.touch();
         let mut removed = Vec::new();
-        let mut next: Option<u64> = None;
+        let mut next: Option<Vec<u8>> = None;
+        // NAK and TERM are announced (dead-letter handlers and monitors listen).
+        let mut advisory: Option<push::DeliveryEvent> = None;
         if body.is_empty() || body.starts_with(b"+ACK") {
             removed = c.ack(seq);
         } else if body.starts_with(b"-NAK") {
             let delay = nak_delay(&body[4..]);
+            if c.progress.pending.contains_key(&seq) {
+                advisory = Some(push::DeliveryEvent::Nak);
+            }
             c.nak(seq, delay);
         } else if body.starts_with(b"+WPI") {
             c.in_progress(seq);
@@ -731,17 +770,22 @@ impl Engine {
             if c.term(seq) {
                 removed.push(seq);
             }
+            advisory = Some(push::DeliveryEvent::Term);
         } else if let Some(rest) = body.strip_prefix(b"+NXT") {
+            // Ack, and a pull request (its body after the verb) to the ack's reply.
             removed = c.ack(seq);
-            next = Some(
-                std::str::from_utf8(rest)
-                    .ok()
-                    .and_then(|s| s.trim().parse().ok())
-                    .unwrap_or(1),
-            );
+            next = Some(rest.to_vec());
         }
         let cname = cname.to_string();
         match retention {
+            // A source's direct consumer on a work queue also has to have sent it.
+            api::RetentionPolicy::WorkQueue
+                if stream.consumers.values().any(|c| c.config.direct) =>
+            {
+                for s in removed {
+                    remove_if_everyone_acked(stream, s);
+                }
+            }
             api::RetentionPolicy::WorkQueue => {
                 for s in removed {
                     let _ = stream.msgs.remove(s);
@@ -754,17 +798,11 @@ impl Engine {
             }
             _ => {}
         }
-        if let (Some(n), Some(r)) = (next, m.reply.clone()) {
-            if let Some(c) = stream.consumers.get_mut(&cname) {
-                c.waiting.push_back(PullRequest {
-                    reply: r,
-                    batch: n,
-                    max_bytes: 0,
-                    sent_bytes: 0,
-                    expires: None,
-                    no_wait: false,
-                });
-            }
+        if let Some(kind) = advisory {
+            self.delivery_advisory(kind, sname, &cname, cseq, seq, deliveries);
+        }
+        if let (Some(body), Some(r)) = (next, m.reply.clone()) {
+            self.next_request(sname, &cname, &r, &body);
         } else if let Some(r) = &m.reply {
             // An ack that asks for confirmation gets an empty reply once it is applied
             // and durable (after this round's save and flush).
@@ -785,14 +823,22 @@ impl Engine {
     }
 
     fn deliver_consumer(&mut self, sname: &str, cname: &str) {
+        let push = self
+            .streams
+            .get(sname)
+            .and_then(|s| s.consumers.get(cname))
+            .is_some_and(|c| c.config.is_push());
+        if push {
+            return self.deliver_push(sname, cname);
+        }
         let mut out: Vec<(Bytes, StoredMsg, Bytes)> = Vec::new();
-        let mut statuses: Vec<(Bytes, &'static [u8])> = Vec::new();
+        let mut statuses: Vec<(Bytes, Vec<u8>)> = Vec::new();
+        let mut exceeded: Vec<(u64, u64)> = Vec::new();
         {
             let Some(stream) = self.streams.get_mut(sname) else {
                 return;
             };
             let msgs = stream.msgs.clone();
-            let last = msgs.state().last_seq;
             let Some(c) = stream.consumers.get_mut(cname) else {
                 return;
             };
@@ -825,13 +871,28 @@ impl Engine {
                 } else if c.ack_pending_full() {
                     None
                 } else {
-                    let from = c.progress.delivered_stream + 1;
-                    msgs.next(from, &matches).ok().flatten().map(|m| (m, false))
+                    let found = c.next_new(&msgs, &matches);
+                    if found.is_none() && c.skip.is_empty() {
+                        // Nothing it takes up to the stream's end: a waiting request
+                        // moves it there, as nats-server's look-up does.
+                        c.caught_up(msgs.state().last_seq);
+                    }
+                    found.map(|m| (m, false))
                 };
                 let Some((m, redelivery)) = next else {
-                    if no_wait {
+                    // A no_wait request ends when nothing is there now: with a 408 once it
+                    // got something, with a 404 if it got nothing and has no expiry; with
+                    // an expiry and nothing yet it waits for the first message (nats-server
+                    // 2.9's one-shot request).
+                    let r = c.waiting.front().expect("front exists");
+                    if no_wait && (r.sent > 0 || r.expires.is_none()) {
                         let r = c.waiting.pop_front().expect("front exists");
-                        statuses.push((r.reply, b"NATS/1.0 404 No Messages\r\n\r\n"));
+                        let status = if r.sent > 0 {
+                            request_timeout(&r)
+                        } else {
+                            b"NATS/1.0 404 No Messages\r\n\r\n".to_vec()
+                        };
+                        statuses.push((r.reply, status));
                         continue;
                     }
                     break;
@@ -841,18 +902,26 @@ impl Engine {
                     if c.exhausted(deliveries) {
                         // max_deliver reached: no more redeliveries of it.
                         c.progress.pending.remove(&m.seq);
+                        exceeded.push((m.seq, deliveries));
                         continue;
                     }
                 }
+                // Replay original holds it back until its time (pull takes no rate limit).
+                if !c.may_send(m.seq, m.time_ns, redelivery, 0.0, 0) {
+                    break;
+                }
                 let (cseq, deliveries) = c.note_delivery(m.seq, redelivery);
-                let pending = last.saturating_sub(c.progress.delivered_stream);
+                c.touch();
+                let pending = c.num_pending(&msgs, &matches);
                 let ack = format!(
                     "$JS.ACK.{sname}.{cname}.{deliveries}.{}.{cseq}.{}.{pending}",
                     m.seq, m.time_ns
                 );
                 let req = c.waiting.front_mut().expect("front exists");
                 req.batch -= 1;
+                req.sent += 1;
                 req.sent_bytes += m.payload.len() as u64;
+                req.hb_at = req.heartbeat.map(|h| Instant::now() + h);
                 let reply = req.reply.clone();
                 if req.batch == 0 || (req.max_bytes > 0 && req.sent_bytes >= req.max_bytes) {
                     c.waiting.pop_front();
@@ -872,12 +941,13 @@ impl Engine {
                 .account
                 .publish(&msg, Origin::client(self.acc.cid, true), &mut self.flush);
         }
+        self.max_deliveries_advisories(sname, cname, &exceeded);
         for (to, status) in statuses {
             let msg = Message {
                 subject: &to,
                 via: None,
                 reply: None,
-                headers: Some(status),
+                headers: Some(&status),
                 payload: b"",
             };
             self.acc
@@ -891,25 +961,25 @@ impl Engine {
         let now = Instant::now();
         let names: Vec<String> = self.streams.keys().cloned().collect();
         for sname in &names {
-            let mut expired: Vec<Bytes> = Vec::new();
+            let mut expired: Vec<(Bytes, Vec<u8>)> = Vec::new();
             if let Some(stream) = self.streams.get_mut(sname) {
                 expire_by_age(stream);
                 for c in stream.consumers.values_mut() {
                     c.waiting.retain(|r| {
                         let gone = r.expires.is_some_and(|e| e <= now);
                         if gone {
-                            expired.push(r.reply.clone());
+                            expired.push((r.reply.clone(), request_timeout(r)));
                         }
                         !gone
                     });
                 }
             }
-            for r in expired {
+            for (r, status) in expired {
                 let msg = Message {
                     subject: &r,
                     via: None,
                     reply: None,
-                    headers: Some(b"NATS/1.0 408 Request Timeout\r\n\r\n"),
+                    headers: Some(&status),
                     payload: b"",
                 };
                 self.acc
@@ -918,6 +988,7 @@ impl Engine {
             }
             self.deliver_stream(sname);
         }
+        self.push_timers();
     }
 
     fn next_timer(&self) -> Instant {
@@ -939,6 +1010,9 @@ impl Engine {
         }
         if let Some(t) = self.unflushed_since {
             at = at.min(t + CONSUMER_FLUSH_EVERY);
+        }
+        if let Some(t) = self.push_next_timer() {
+            at = at.min(t);
         }
         at.max(Instant::now() + Duration::from_millis(1))
     }
@@ -1041,7 +1115,8 @@ impl Engine {
                 wrote = true;
             }
             for c in s.consumers.values_mut() {
-                if !c.dirty {
+                // Direct consumers (a source's or mirror's) keep no state, as in nats-server.
+                if !c.dirty || c.config.direct {
                     continue;
                 }
                 c.dirty = false;
@@ -1116,13 +1191,23 @@ impl Engine {
             }
             ["CONSUMER", "CREATE", stream] => Some((
                 "consumer_create_response",
-                self.consumer_create(stream, None, body),
+                self.consumer_create(stream, respond::CreateForm::LegacyEphemeral, body),
             )),
-            // The 2.10 form adds the filter subject after the name.
-            ["CONSUMER", "CREATE", stream, name, ..]
-            | ["CONSUMER", "DURABLE", "CREATE", stream, name] => Some((
+            // The 2.9 form may add the filter subject after the name.
+            ["CONSUMER", "CREATE", stream, name, filter @ ..] => {
+                let filter = filter.join(".");
+                let form = respond::CreateForm::Named(
+                    name,
+                    Some(filter.as_str()).filter(|f| !f.is_empty()),
+                );
+                Some((
+                    "consumer_create_response",
+                    self.consumer_create(stream, form, body),
+                ))
+            }
+            ["CONSUMER", "DURABLE", "CREATE", stream, name] => Some((
                 "consumer_create_response",
-                self.consumer_create(stream, Some(name), body),
+                self.consumer_create(stream, respond::CreateForm::LegacyDurable(name), body),
             )),
             ["CONSUMER", "INFO", stream, name] => {
                 Some(("consumer_info_response", self.consumer_info(stream, name)))
@@ -1132,10 +1217,10 @@ impl Engine {
                 self.consumer_delete(stream, name),
             )),
             ["CONSUMER", "NAMES", stream] => {
-                Some(("consumer_names_response", self.consumer_names(stream)))
+                Some(("consumer_names_response", self.consumer_names(stream, body)))
             }
             ["CONSUMER", "LIST", stream] => {
-                Some(("consumer_list_response", self.consumer_list(stream)))
+                Some(("consumer_list_response", self.consumer_list(stream, body)))
             }
             ["CONSUMER", "MSG", "NEXT", stream, name] => {
                 // No reply at all for a missing consumer (nats-server 2.9.10).
@@ -1199,7 +1284,7 @@ impl Engine {
             s.config.clone(),
             s.created,
             st,
-            s.consumers.len(),
+            s.public_consumers().count(),
             self.acc.domain.as_deref(),
         );
         info.state.num_subjects = s.msgs.subjects_len() as u64;
@@ -1306,6 +1391,9 @@ impl Engine {
         for sub in &s.subs {
             self.acc.account.unsubscribe(sub);
         }
+        for c in s.consumers.values() {
+            self.consumer_gone(name, c);
+        }
         let key = store_name(&self.acc.account.name, name);
         self.store(s.memory)
             .delete_stream(&key)
@@ -1343,6 +1431,7 @@ impl Engine {
                 c.progress.delivered_stream = first.saturating_sub(1);
                 c.progress.ack_floor_stream = c.progress.delivered_stream;
             }
+            c.recount_pending();
             c.dirty = true;
         }
         let _ = self.store(memory).flush();
@@ -1415,6 +1504,9 @@ impl Engine {
         if !removed {
             return Err(ApiError::no_message_found());
         }
+        for c in s.consumers.values_mut() {
+            c.recount_pending();
+        }
         let _ = self.store(memory).flush();
         Ok(respond::success_response("stream_msg_delete_response"))
     }
@@ -1429,13 +1521,18 @@ impl Engine {
             .get(name)
             .ok_or_else(ApiError::consumer_not_found)?;
         let filter = c.config.filter_subject.clone();
-        let from = c.progress.delivered_stream + 1;
+        // A last_per_subject consumer still has its list to go, then what came after.
+        let from = if c.skip.is_empty() {
+            c.progress.delivered_stream + 1
+        } else {
+            c.skip_resume + 1
+        };
         // Messages not yet delivered that the filter takes.
-        let mut num_pending = 0u64;
+        let mut num_pending = c.skip.len() as u64;
         let mut seq = from;
         let st = s.msgs.state();
         if filter.is_empty() {
-            num_pending = if st.msgs == 0 || from > st.last_seq {
+            num_pending += if st.msgs == 0 || from > st.last_seq {
                 0
             } else {
                 // Present messages at or after `from`.
@@ -1455,7 +1552,7 @@ impl Engine {
                 seq = m.seq + 1;
             }
         }
-        Ok(respond::consumer_info(
+        let mut info = respond::consumer_info(
             stream,
             name,
             c.created,
@@ -1463,56 +1560,94 @@ impl Engine {
             &c.progress,
             c.waiting.len(),
             num_pending,
-        ))
+        );
+        info.push_bound = c.config.is_push() && c.push.active;
+        Ok(info)
     }
 
     fn consumer_create(
         &mut self,
         stream: &str,
-        name_in_subject: Option<&str>,
+        form: respond::CreateForm<'_>,
         body: &[u8],
     ) -> Result<Vec<u8>, ApiError> {
-        let req = respond::parse_consumer_create(body, stream, name_in_subject)?;
+        let cfg = respond::parse_consumer_create(body, stream, form)?;
         let s = self
             .streams
-            .get_mut(stream)
+            .get(stream)
             .ok_or_else(ApiError::stream_not_found)?;
-        let cfg = req;
+        respond::check_consumer_config(&cfg, &s.config)?;
         let name = if !cfg.durable_name.is_empty() {
             cfg.durable_name.clone()
         } else if !cfg.name.is_empty() {
             cfg.name.clone()
         } else {
-            respond::random_name()
+            // A legacy ephemeral: a random name, which its configuration does not show
+            // (nats-server names the consumer, not the copy of the config it keeps).
+            let mut n = respond::random_name();
+            while s.consumers.contains_key(&n) {
+                n = respond::random_name();
+            }
+            n
         };
         if let Some(existing) = s.consumers.get(&name) {
-            if existing.config == cfg {
-                let info = self.consumer_info_of(stream, &name)?;
-                return Ok(respond::consumer_create_response(&info));
+            let in_use = self.deliver_subject_in_use(existing);
+            respond::check_consumer_update(&existing.config, &cfg, in_use)?;
+            if self.update_consumer(stream, &name, cfg) {
+                self.save_consumers();
             }
-            return Err(ApiError::consumer_name_in_use());
+            let info = self.consumer_info_of(stream, &name)?;
+            return Ok(respond::consumer_create_response(&info));
         }
-        if s.config.max_consumers > 0 && s.consumers.len() as i64 >= s.config.max_consumers {
+        if s.config.max_consumers > 0
+            && s.public_consumers().count() as i64 >= s.config.max_consumers
+        {
             return Err(ApiError::maximum_consumers_limit());
         }
-        if s.config.retention == api::RetentionPolicy::WorkQueue {
+        if s.config.retention == api::RetentionPolicy::WorkQueue && !cfg.direct {
             respond::check_workqueue_consumer(&cfg, s.consumers.values().map(|c| &c.config))?;
+        }
+        if cfg.durable_name.len() > 255 {
+            return Err(ApiError::consumer_name_too_long());
+        }
+        if !respond::valid_consumer_name(&name) {
+            return Err(ApiError::consumer_bad_durable_name());
         }
         let mut c = Consumer::new(name.clone(), cfg.clone(), SystemTime::now());
         // Where delivery starts.
         let st = s.msgs.state();
+        let filter = cfg.filter_subject.clone();
+        let takes_it =
+            |x: &str| filter.is_empty() || subject::matches(filter.as_bytes(), x.as_bytes());
         let start = match cfg.deliver_policy {
             api::DeliverPolicy::All => 0,
             api::DeliverPolicy::New => st.last_seq,
-            api::DeliverPolicy::Last => {
-                let filter = cfg.filter_subject.clone();
-                s.msgs
-                    .last(&|x| {
-                        filter.is_empty() || subject::matches(filter.as_bytes(), x.as_bytes())
-                    })
-                    .ok()
-                    .flatten()
-                    .map_or(st.last_seq, |m| m.seq - 1)
+            api::DeliverPolicy::Last => s
+                .msgs
+                .last(&takes_it)
+                .ok()
+                .flatten()
+                .map_or(st.last_seq, |m| m.seq - 1),
+            api::DeliverPolicy::LastPerSubject => {
+                // The last message of every subject the filter takes, oldest first, then
+                // whatever comes after the stream's current end.
+                let mut last: HashMap<String, u64> = HashMap::new();
+                let mut seq = 0;
+                while let Ok(Some(m)) = s.msgs.next(seq + 1, &takes_it) {
+                    seq = m.seq;
+                    last.insert(m.subject, m.seq);
+                }
+                let mut seqs: Vec<u64> = last.into_values().collect();
+                seqs.sort_unstable();
+                match seqs.first() {
+                    Some(first) => {
+                        let start = first - 1;
+                        c.skip = seqs.into();
+                        c.skip_resume = st.last_seq;
+                        start
+                    }
+                    None => st.last_seq,
+                }
             }
             api::DeliverPolicy::ByStartSequence => cfg.opt_start_seq.saturating_sub(1),
             api::DeliverPolicy::ByStartTime => {
@@ -1526,12 +1661,15 @@ impl Engine {
                 }
                 seq
             }
-            _ => 0,
         };
         c.progress.delivered_stream = start;
         c.progress.ack_floor_stream = start;
-        s.consumers.insert(name.clone(), c);
+        if let Some(s) = self.streams.get_mut(stream) {
+            s.consumers.insert(name.clone(), c);
+        }
         self.save_consumers();
+        self.consumer_action_advisory(stream, &name, true);
+        self.start_consumer(stream, &name);
         let info = self.consumer_info_of(stream, &name)?;
         Ok(respond::consumer_create_response(&info))
     }
@@ -1543,41 +1681,31 @@ impl Engine {
     }
 
     fn consumer_delete(&mut self, stream: &str, name: &str) -> Result<Vec<u8>, ApiError> {
-        let s = self
-            .streams
-            .get_mut(stream)
-            .ok_or_else(ApiError::stream_not_found)?;
-        if s.consumers.remove(name).is_none() {
-            return Err(ApiError::consumer_not_found());
-        }
-        let key = store_name(&self.acc.account.name, stream);
-        let memory = s.memory;
-        self.store(memory)
-            .delete_consumer(&key, name)
-            .map_err(|e| ApiError::store_failed(e.to_string()))?;
+        self.remove_consumer(stream, name)?;
         Ok(respond::success_response("consumer_delete_response"))
     }
 
-    fn consumer_names(&self, stream: &str) -> Result<Vec<u8>, ApiError> {
+    fn consumer_names(&self, stream: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let req: api::ConsumerNamesRequest = api::parse_optional_request(body)?;
         let s = self
             .streams
             .get(stream)
             .ok_or_else(ApiError::stream_not_found)?;
-        let names: Vec<String> = s.consumers.keys().cloned().collect();
-        Ok(respond::consumer_names_response(&names, 0))
+        let names: Vec<String> = s.public_consumers().map(|c| c.name.clone()).collect();
+        Ok(respond::consumer_names_response(&names, req.offset))
     }
 
-    fn consumer_list(&self, stream: &str) -> Result<Vec<u8>, ApiError> {
+    fn consumer_list(&self, stream: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let req: api::ConsumerListRequest = api::parse_optional_request(body)?;
         let s = self
             .streams
             .get(stream)
             .ok_or_else(ApiError::stream_not_found)?;
         let infos: Vec<api::ConsumerInfo> = s
-            .consumers
-            .keys()
-            .filter_map(|n| self.consumer_info_of(stream, n).ok())
+            .public_consumers()
+            .filter_map(|c| self.consumer_info_of(stream, &c.name).ok())
             .collect();
-        Ok(respond::consumer_list_response(&infos, 0))
+        Ok(respond::consumer_list_response(&infos, req.offset))
     }
 
     fn next_request(&mut self, stream: &str, name: &str, reply: &Bytes, body: &[u8]) {
@@ -1587,18 +1715,95 @@ impl Engine {
         let Some(c) = s.consumers.get_mut(name) else {
             return;
         };
-        let req = api::NextRequest::parse(body).unwrap_or_default();
+        if c.config.is_push() {
+            let msg = Message {
+                subject: reply,
+                via: None,
+                reply: None,
+                headers: Some(b"NATS/1.0 409 Consumer is push based\r\n\r\n"),
+                payload: b"",
+            };
+            self.acc
+                .account
+                .publish(&msg, Origin::client(self.acc.cid, true), &mut self.flush);
+            return;
+        }
+        c.touch();
+        // A request nats-server cannot read gets a 400 status (its text after the dash is
+        // Go's JSON error there, serde's here).
+        let checked = match api::NextRequest::parse(body) {
+            Ok(req) => match req.check() {
+                None => pull_limits(&c.config, &req, c.waiting.len()).map_or(Ok(req), Err),
+                Some(why) => Err(format!("400 {why}")),
+            },
+            Err(e) => Err(format!("400 Bad Request - {e}")),
+        };
+        let req = match checked {
+            Ok(req) => req,
+            Err(why) => {
+                let status = format!("NATS/1.0 {why}\r\n\r\n");
+                let msg = Message {
+                    subject: reply,
+                    via: None,
+                    reply: None,
+                    headers: Some(status.as_bytes()),
+                    payload: b"",
+                };
+                self.acc
+                    .account
+                    .publish(&msg, Origin::client(self.acc.cid, true), &mut self.flush);
+                return;
+            }
+        };
+        let heartbeat =
+            (req.idle_heartbeat > 0).then(|| Duration::from_nanos(req.idle_heartbeat as u64));
         c.waiting.push_back(PullRequest {
             reply: reply.clone(),
             batch: req.batch.max(1) as u64,
             max_bytes: req.max_bytes.max(0) as u64,
+            sent: 0,
             sent_bytes: 0,
             expires: (req.expires > 0)
                 .then(|| Instant::now() + Duration::from_nanos(req.expires as u64)),
             no_wait: req.no_wait,
+            heartbeat,
+            hb_at: heartbeat.map(|h| Instant::now() + h),
         });
         self.deliver_consumer(stream, name);
     }
+}
+
+/// A pull request over the consumer's limits (max_batch, max_expires, max_bytes,
+/// max_waiting): the 409 status nats-server answers it with.
+fn pull_limits(cfg: &ConsumerConfig, req: &api::NextRequest, waiting: usize) -> Option<String> {
+    if cfg.max_batch > 0 && req.batch > cfg.max_batch {
+        return Some(format!("409 Exceeded MaxRequestBatch of {}", cfg.max_batch));
+    }
+    if req.expires > 0 && cfg.max_expires > 0 && req.expires > cfg.max_expires {
+        let max = crate::monitor::go_duration(Duration::from_nanos(cfg.max_expires as u64));
+        return Some(format!("409 Exceeded MaxRequestExpires of {max}"));
+    }
+    if req.max_bytes > 0 && cfg.max_bytes > 0 && req.max_bytes > cfg.max_bytes {
+        return Some(format!(
+            "409 Exceeded MaxRequestMaxBytes of {}",
+            cfg.max_bytes
+        ));
+    }
+    if cfg.max_waiting > 0 && waiting as i64 >= cfg.max_waiting {
+        return Some("409 Exceeded MaxWaiting".to_string());
+    }
+    None
+}
+
+/// The status that ends a pull request that timed out (or a no_wait one that got
+/// something), with what it did not get.
+fn request_timeout(r: &PullRequest) -> Vec<u8> {
+    let bytes_left = r.max_bytes.saturating_sub(r.sent_bytes);
+    format!(
+        "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: {}\r\nNats-Pending-Bytes: {bytes_left}\r\n\r\n",
+        r.batch
+    )
+    .into_bytes()
 }
 
 /// Does a consumer with this filter take messages on `subject`?
@@ -1676,18 +1881,21 @@ fn header_value<'h>(block: &'h [u8], key: &str) -> Option<&'h str> {
     })
 }
 
-/// `-NAK {"delay": ns}` (or a bare duration in ns after a space).
+/// `-NAK {"delay": ns}` or `-NAK <Go duration>` (`-NAK 5s`), as nats-server reads it;
+/// anything else is a plain NAK.
 fn nak_delay(rest: &[u8]) -> Option<Duration> {
     let text = std::str::from_utf8(rest).ok()?.trim();
     if text.is_empty() {
         return None;
     }
-    if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
-        if let Some(ns) = v.get("delay").and_then(|d| d.as_i64()) {
-            return (ns > 0).then(|| Duration::from_nanos(ns as u64));
-        }
+    if text.starts_with('{') {
+        let v = serde_json::from_str::<serde_json::Value>(text).ok()?;
+        let ns = v.get("delay").and_then(|d| d.as_i64())?;
+        return (ns > 0).then(|| Duration::from_nanos(ns as u64));
     }
-    None
+    crate::config::units::parse_duration(text)
+        .ok()
+        .filter(|d| !d.is_zero())
 }
 
 #[cfg(test)]
@@ -1708,5 +1916,7 @@ mod tests {
             Some(Duration::from_secs(2))
         );
         assert_eq!(nak_delay(b""), None);
+        assert_eq!(nak_delay(b" 1500ms"), Some(Duration::from_millis(1500)));
+        assert_eq!(nak_delay(b" soon"), None);
     }
 }

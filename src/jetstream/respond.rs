@@ -151,6 +151,8 @@ pub fn purge_response(purged: u64) -> Vec<u8> {
 }
 
 pub fn stream_names_response(names: &[String], offset: usize) -> Vec<u8> {
+    // An offset past the end answers as at the end (nats-server clamps it).
+    let offset = offset.min(names.len());
     let page: Vec<String> = names
         .iter()
         .skip(offset)
@@ -161,6 +163,7 @@ pub fn stream_names_response(names: &[String], offset: usize) -> Vec<u8> {
 }
 
 pub fn stream_list_response(infos: &[StreamInfo], offset: usize) -> Vec<u8> {
+    let offset = offset.min(infos.len());
     StreamListResponse {
         total: infos.len(),
         offset,
@@ -280,6 +283,11 @@ fn valid_name(name: &str) -> bool {
             .any(|c| matches!(c, '.' | '*' | '>' | ' ' | '\t' | '\r' | '\n'))
 }
 
+/// A consumer name nats-server accepts (the same rule as stream names).
+pub fn valid_consumer_name(name: &str) -> bool {
+    valid_name(name)
+}
+
 /// A stream configuration from a CREATE/UPDATE body for `name`, with nats-server's checks
 /// and defaults.
 pub fn parse_stream_config(body: &[u8], name: &str) -> Result<StreamConfig, ApiError> {
@@ -336,43 +344,302 @@ pub fn check_stream_update(old: &StreamConfig, new: &StreamConfig) -> Result<(),
     Ok(())
 }
 
-/// A consumer configuration from a CREATE body, checked against the subject's names.
+/// Which consumer-create subject a request came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateForm<'a> {
+    /// `CONSUMER.CREATE.<s>`: an ephemeral with a random name.
+    LegacyEphemeral,
+    /// `CONSUMER.DURABLE.CREATE.<s>.<c>`: `durable_name` required and equal to `<c>`.
+    LegacyDurable(&'a str),
+    /// `CONSUMER.CREATE.<s>.<c>[.<filter>]` (2.9): `name` becomes `<c>`.
+    Named(&'a str, Option<&'a str>),
+}
+
+/// A consumer configuration from a CREATE body, checked against the subject it came on in
+/// nats-server's order, with its defaults applied.
 pub fn parse_consumer_create(
     body: &[u8],
     stream: &str,
-    name_in_subject: Option<&str>,
+    form: CreateForm<'_>,
 ) -> Result<ConsumerConfig, ApiError> {
     let req: CreateConsumerRequest = parse_request(body)?;
-    if !req.stream_name.is_empty() && req.stream_name != stream {
+    // An absent stream_name does not match either (nats-server compares the strings).
+    if req.stream_name != stream {
         return Err(ApiError::stream_name_mismatch());
     }
-    let cfg = req.config;
-    if let Some(n) = name_in_subject {
-        let given = if cfg.durable_name.is_empty() {
-            &cfg.name
-        } else {
-            &cfg.durable_name
-        };
-        if !given.is_empty() && given != n {
-            return Err(ApiError::consumer_name_durable_mismatch());
+    let mut cfg = req.config;
+    if let CreateForm::LegacyDurable(name) | CreateForm::Named(name, _) = form {
+        if name.contains(['\\', '/']) {
+            return Err(ApiError::consumer_name_path_separators());
         }
     }
-    let mut cfg = cfg;
-    if let (Some(n), true) = (
-        name_in_subject,
-        cfg.durable_name.is_empty() && cfg.name.is_empty(),
-    ) {
-        cfg.durable_name = n.to_string();
+    match form {
+        CreateForm::LegacyEphemeral => {
+            if !cfg.durable_name.is_empty() {
+                return Err(ApiError::consumer_ephemeral_with_durable_name());
+            }
+        }
+        CreateForm::LegacyDurable(name) => {
+            if cfg.durable_name.is_empty() {
+                return Err(ApiError::consumer_durable_name_missing());
+            }
+            if cfg.durable_name != name {
+                return Err(ApiError::consumer_durable_name_mismatch());
+            }
+        }
+        CreateForm::Named(name, filter) => {
+            if !cfg.durable_name.is_empty() && cfg.durable_name != name {
+                return Err(ApiError::consumer_durable_name_mismatch());
+            }
+            cfg.name = name.to_string();
+            if let Some(f) = filter {
+                if cfg.filter_subject != f {
+                    return Err(ApiError::consumer_filter_mismatch());
+                }
+            }
+        }
     }
-    if !cfg.deliver_subject.is_empty() {
-        return Err(ApiError::consumer_create_failed(
-            "push consumers are not supported by edgeleaf yet",
-        ));
-    }
-    if cfg.ack_policy == AckPolicy::None && cfg.deliver_subject.is_empty() {
-        return Err(ApiError::consumer_pull_requires_ack());
+    if cfg.num_replicas > 1 {
+        return Err(ApiError::replicas_not_supported());
     }
     Ok(cfg.with_defaults())
+}
+
+/// Is every subject `a` matches also matched by `b`? (Both may have wildcards.)
+fn subset_of(a: &str, b: &str) -> bool {
+    let mut at = a.split('.');
+    let mut bt = b.split('.');
+    loop {
+        match (at.next(), bt.next()) {
+            (None, None) => return true,
+            // `>` takes one token or more.
+            (Some(_), Some(">")) => return true,
+            (Some(x), Some("*")) => {
+                if x == ">" {
+                    return false;
+                }
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// The checks nats-server makes of a consumer configuration (defaults applied) against
+/// its stream, in its order, with its errors.
+pub fn check_consumer_config(cfg: &ConsumerConfig, stream: &StreamConfig) -> Result<(), ApiError> {
+    if cfg.num_replicas < 0 {
+        return Err(ApiError::replicas_negative());
+    }
+    if !cfg.backoff.is_empty() && cfg.max_deliver <= cfg.backoff.len() as i64 {
+        return Err(ApiError::consumer_max_deliver_backoff());
+    }
+    if cfg.description.len() > 4096 {
+        return Err(ApiError::consumer_description_too_long());
+    }
+    if cfg.is_push() {
+        let ds = cfg.deliver_subject.as_bytes();
+        if !subject::is_literal(ds) {
+            return Err(ApiError::consumer_deliver_subject_wildcards());
+        }
+        if !subject::is_valid_subject(ds) {
+            return Err(ApiError::consumer_invalid_deliver_subject());
+        }
+        let subjects: Vec<&str> = if stream.subjects.is_empty() {
+            vec![stream.name.as_str()]
+        } else {
+            stream.subjects.iter().map(String::as_str).collect()
+        };
+        if subjects.iter().any(|s| subset_of(&cfg.deliver_subject, s)) {
+            return Err(ApiError::consumer_deliver_cycle());
+        }
+        if cfg.max_waiting != 0 {
+            return Err(ApiError::consumer_push_max_waiting());
+        }
+        if cfg.max_ack_pending > 0 && cfg.ack_policy == AckPolicy::None {
+            return Err(ApiError::consumer_max_pending_needs_ack());
+        }
+        if cfg.idle_heartbeat > 0 && cfg.idle_heartbeat < 100_000_000 {
+            return Err(ApiError::consumer_heartbeat_too_small());
+        }
+    } else {
+        if cfg.ack_policy == AckPolicy::None && stream.retention == RetentionPolicy::WorkQueue {
+            return Err(ApiError::consumer_pull_requires_ack());
+        }
+        if cfg.rate_limit_bps > 0 {
+            return Err(ApiError::consumer_pull_with_rate_limit());
+        }
+        if cfg.max_waiting < 0 {
+            return Err(ApiError::consumer_max_waiting_negative());
+        }
+        if cfg.idle_heartbeat > 0 {
+            return Err(ApiError::consumer_heartbeat_requires_push());
+        }
+        if cfg.flow_control {
+            return Err(ApiError::consumer_flow_control_requires_push());
+        }
+        if cfg.max_batch < 0 {
+            return Err(ApiError::consumer_max_request_batch_negative());
+        }
+        if cfg.max_expires != 0 && cfg.max_expires < 1_000_000 {
+            return Err(ApiError::consumer_max_request_expires_too_small());
+        }
+    }
+    if cfg.direct {
+        if !cfg.is_push() {
+            return Err(ApiError::consumer_direct_requires_push());
+        }
+        if cfg.is_durable() {
+            return Err(ApiError::consumer_direct_requires_ephemeral());
+        }
+    }
+    if !cfg.filter_subject.is_empty() {
+        let f = cfg.filter_subject.as_str();
+        let wildcard = !subject::is_literal(f.as_bytes());
+        let subjects: Vec<&str> = if stream.subjects.is_empty() {
+            vec![stream.name.as_str()]
+        } else {
+            stream.subjects.iter().map(String::as_str).collect()
+        };
+        let valid = subject::is_valid_subject(f.as_bytes())
+            && subjects
+                .iter()
+                .any(|s| subset_of(f, s) || (wildcard && subset_of(s, f)));
+        if !valid {
+            return Err(ApiError::consumer_filter_not_subset());
+        }
+    }
+    check_start(cfg)?;
+    if !cfg.sample_freq.is_empty() {
+        let pct = cfg.sample_freq.trim_end_matches('%');
+        match pct.parse::<i64>() {
+            Ok(n) if n >= 0 => {}
+            Ok(_) => return Err(ApiError::consumer_invalid_sampling("<nil>")),
+            Err(_) => {
+                return Err(ApiError::consumer_invalid_sampling(&format!(
+                    "strconv.Atoi: parsing {}: invalid syntax",
+                    go_json_string(pct)
+                )))
+            }
+        }
+    }
+    if cfg.flow_control && cfg.idle_heartbeat == 0 {
+        return Err(ApiError::consumer_flow_control_needs_heartbeats());
+    }
+    if !cfg.durable_name.is_empty() && !cfg.name.is_empty() && cfg.name != cfg.durable_name {
+        return Err(ApiError::consumer_name_durable_mismatch());
+    }
+    Ok(())
+}
+
+/// Deliver policy against `opt_start_seq` / `opt_start_time` (nats-server's wording).
+fn check_start(cfg: &ConsumerConfig) -> Result<(), ApiError> {
+    let also = |dp: &str, what: &str| {
+        Err(ApiError::consumer_invalid_policy(format!(
+            "consumer delivery policy is deliver {dp}, but optional start {what} is also set"
+        )))
+    };
+    let missing = |dp: &str, what: &str| {
+        Err(ApiError::consumer_invalid_policy(format!(
+            "consumer delivery policy is deliver {dp}, but optional {what} is not set"
+        )))
+    };
+    let (seq, time) = (cfg.opt_start_seq > 0, cfg.opt_start_time.is_some());
+    let plain = |dp: &str| {
+        if seq {
+            return also(dp, "sequence");
+        }
+        if time {
+            return also(dp, "time");
+        }
+        Ok(())
+    };
+    match cfg.deliver_policy {
+        DeliverPolicy::All => plain("all"),
+        DeliverPolicy::Last => plain("last"),
+        DeliverPolicy::New => plain("new"),
+        DeliverPolicy::LastPerSubject => {
+            plain("last per subject")?;
+            if cfg.filter_subject.is_empty() {
+                return missing("last per subject", "filter subject");
+            }
+            Ok(())
+        }
+        DeliverPolicy::ByStartSequence => {
+            if !seq {
+                return missing("by start sequence", "start sequence");
+            }
+            if time {
+                return also("by start sequence", "time");
+            }
+            Ok(())
+        }
+        DeliverPolicy::ByStartTime => {
+            if !time {
+                return missing("by start time", "start time");
+            }
+            if seq {
+                return also("by start time", "start sequence");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// What an existing consumer's configuration may change to (a create with the same name):
+/// nats-server's rules; `bound`: someone is subscribed to the old deliver subject.
+pub fn check_consumer_update(
+    old: &ConsumerConfig,
+    new: &ConsumerConfig,
+    bound: bool,
+) -> Result<(), ApiError> {
+    if old == new {
+        return Ok(());
+    }
+    let fail = |what: &str| Err(ApiError::consumer_create_failed(what.to_string()));
+    if old.deliver_policy != new.deliver_policy {
+        return fail(CONSUMER_DELIVER_POLICY_UPDATE);
+    }
+    if old.opt_start_seq != new.opt_start_seq {
+        return fail("start sequence can not be updated");
+    }
+    if old.opt_start_time != new.opt_start_time {
+        return fail("start time can not be updated");
+    }
+    if old.ack_policy != new.ack_policy {
+        return fail("ack policy can not be updated");
+    }
+    if old.replay_policy != new.replay_policy {
+        return fail("replay policy can not be updated");
+    }
+    if old.idle_heartbeat != new.idle_heartbeat {
+        return fail("heart beats can not be updated");
+    }
+    if old.flow_control != new.flow_control {
+        return fail("flow control can not be updated");
+    }
+    if old.max_waiting != new.max_waiting {
+        return fail("max waiting can not be updated");
+    }
+    if old.deliver_subject != new.deliver_subject {
+        if old.deliver_subject.is_empty() {
+            return fail("can not update pull consumer to push based");
+        }
+        if new.deliver_subject.is_empty() {
+            return fail("can not update push consumer to pull based");
+        }
+        if bound {
+            return Err(ApiError::consumer_name_in_use());
+        }
+    }
+    if !new.backoff.is_empty() && new.max_deliver <= new.backoff.len() as i64 {
+        return Err(ApiError::consumer_max_deliver_backoff());
+    }
+    Ok(())
 }
 
 /// Work queues: explicit acks, deliver all, and no two consumers on overlapping subjects.
@@ -397,8 +664,61 @@ pub fn check_workqueue_consumer<'a>(
     Ok(())
 }
 
+/// An advisory's `id`: 22 random alphanumerics, as unique as nats-server's nuids.
+pub fn event_id() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 22)
+}
+
 /// A random consumer name for ephemerals (8 alphanumerics, as nats-server's).
 pub fn random_name() -> String {
     use rand::distributions::{Alphanumeric, DistString};
     Alphanumeric.sample_string(&mut rand::thread_rng(), 8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subset_of_follows_wildcards() {
+        assert!(subset_of("a.b", "a.*"));
+        assert!(subset_of("a.b.c", "a.>"));
+        assert!(subset_of("a.*", "a.>"));
+        assert!(subset_of("a.*", "a.*"));
+        assert!(!subset_of("a", "a.>"), "> takes at least one token");
+        assert!(!subset_of("a.>", "a.*"));
+        assert!(!subset_of("a.*", "a.b"));
+        assert!(!subset_of("a.b", "a.b.c"));
+    }
+
+    #[test]
+    fn consumer_updates_follow_nats_server() {
+        let old = ConsumerConfig {
+            durable_name: "D".into(),
+            deliver_subject: "d.1".into(),
+            ..ConsumerConfig::default()
+        };
+        let moved = ConsumerConfig {
+            deliver_subject: "d.2".into(),
+            ..old.clone()
+        };
+        assert!(check_consumer_update(&old, &moved, false).is_ok());
+        assert_eq!(
+            check_consumer_update(&old, &moved, true)
+                .unwrap_err()
+                .err_code,
+            10013
+        );
+        let pull = ConsumerConfig {
+            deliver_subject: String::new(),
+            ..old.clone()
+        };
+        assert_eq!(
+            check_consumer_update(&old, &pull, false)
+                .unwrap_err()
+                .description,
+            "can not update push consumer to pull based"
+        );
+    }
 }

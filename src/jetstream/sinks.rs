@@ -33,6 +33,10 @@ pub enum Kind {
     Feed(String),
     /// From an uplink: the cloud stored this stream up to this seq.
     Forwarded(String, u64),
+    /// `$JS.FC.<stream>.>`: answers to push consumers' flow-control requests.
+    FlowControl,
+    /// Not a message: a subscription on a push consumer's deliver subject came or went.
+    Interest,
 }
 
 /// The sink behind JetStream's internal subscriptions.
