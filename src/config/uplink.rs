@@ -36,7 +36,7 @@ pub struct UplinkConfig {
 }
 
 impl UplinkConfig {
-    pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+    pub const DEFAULT_MAX_IN_FLIGHT: usize = 4096;
     pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
 }
 
