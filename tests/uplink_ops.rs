@@ -44,13 +44,35 @@ async fn until_messages(js: &jetstream::Context, name: &str, n: u64, edge: &Edge
         if have == n {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "stream {name} holds {have} messages, expected {n}; uplinkz: {}",
-            edge.monitor("/uplinkz")
-        );
+        if Instant::now() >= deadline {
+            panic!(
+                "stream {name} holds {have} messages, expected {n}: {}\nuplinkz: {}\nedge log ends:\n{}",
+                contents(js, name).await,
+                edge.monitor("/uplinkz"),
+                edge.log_text().lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// What a stream holds, one line per message: seq, subject, message id, size.
+async fn contents(js: &jetstream::Context, name: &str) -> String {
+    let mut s = js.get_stream(name).await.expect("stream exists");
+    let state = s.info().await.expect("stream info").state.clone();
+    let mut out = Vec::new();
+    for seq in state.first_sequence..=state.last_sequence {
+        match s.get_raw_message(seq).await {
+            Ok(m) => out.push(format!(
+                "#{seq} {} id={:?} {} B",
+                m.subject,
+                m.headers.get("Nats-Msg-Id").map(|v| v.to_string()),
+                m.payload.len()
+            )),
+            Err(e) => out.push(format!("#{seq} ({e})")),
+        }
+    }
+    out.join("; ")
 }
 
 /// Waits until `/uplinkz` shows the first uplink with `pred` true.
