@@ -22,6 +22,7 @@ pub mod status;
 mod wire;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -700,6 +701,10 @@ impl Forwarder {
         let mut budget_at = Instant::now();
         let mut budget: f64 = cfg.max_bytes_per_sec as f64;
         let mut encode = wire::Encoder::default();
+        // Reused for every message: the subject, and the reply `<inbox>.a.<seq>`.
+        let mut subject = String::new();
+        let mut reply = format!("{}.a.", self.inbox);
+        let reply_base = reply.len();
         loop {
             if self.feed.state().incarnation != incarnation {
                 return Stop::StreamChanged;
@@ -719,16 +724,18 @@ impl Forwarder {
                         return Stop::Blocked(format!("reading the local stream failed: {e}"))
                     }
                 };
-                let Some(first) = msgs.first() else {
+                if msgs.is_empty() {
                     // Everything up to the durable end was removed locally.
                     self.dropped += durable + 1 - next;
                     next = durable + 1;
                     break;
-                };
-                if first.seq > next {
-                    self.dropped += first.seq - next;
                 }
+                let sent_at = Instant::now();
                 for m in msgs {
+                    // A gap: removed locally (limits, deletes) before it was forwarded.
+                    if m.seq > next {
+                        self.dropped += m.seq - next;
+                    }
                     let size = m.size();
                     if cfg.max_bytes_per_sec > 0 {
                         let now = Instant::now();
@@ -743,9 +750,12 @@ impl Forwarder {
                         }
                         budget -= size as f64;
                     }
-                    let subject = format!("{prefix}{}", m.subject);
+                    subject.clear();
+                    subject.push_str(&prefix);
+                    subject.push_str(&m.subject);
+                    reply.truncate(reply_base);
+                    let _ = write!(reply, "{}", m.seq);
                     let headers = encode.headers(m.headers.as_deref(), incarnation, m.seq);
-                    let reply = format!("{}.a.{}", self.inbox, m.seq);
                     if let Err(e) = link.send_direct(
                         subject.as_bytes(),
                         Some(reply.as_bytes()),
@@ -757,7 +767,7 @@ impl Forwarder {
                         }
                         return Stop::Refused(m.seq, format!("seq {} cannot go up: {e}", m.seq));
                     }
-                    inflight.insert(m.seq, (size, Instant::now()));
+                    inflight.insert(m.seq, (size, sent_at));
                     bytes_in_flight += size;
                     next = m.seq + 1;
                     last_sent = m.seq;
