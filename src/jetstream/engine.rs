@@ -372,43 +372,33 @@ impl Engine {
             self.acc.account.unsubscribe(&s);
         }
         let name = stream.config.name.clone();
-        let mut subjects: Vec<String> = stream.config.subjects.clone();
-        if subjects.is_empty() {
-            subjects.push(name.clone());
-        }
-        for subj in subjects {
-            let c = Catcher::new(
-                self.acc.cid,
-                Kind::Stream(name.clone()),
-                self.acc.tx.clone(),
-            );
+        let subjects = captured_subjects(&stream.config);
+        // Every internal subscription of a stream feeds the engine's queue; `kind` says
+        // which one caught a message.
+        let mut internal = |kind: Kind, subject: String, sid: String| {
+            let c = Catcher::new(self.acc.cid, kind, self.acc.tx.clone());
             let sub = Arc::new(Subscription::new(
                 c,
-                Bytes::from(subj),
+                Bytes::from(subject),
                 None,
-                Bytes::from(format!("stream.{name}")),
+                Bytes::from(sid),
             ));
             self.acc.account.subscribe(sub.clone());
             stream.subs.push(sub);
+        };
+        for subj in subjects {
+            internal(Kind::Stream(name.clone()), subj, format!("stream.{name}"));
         }
-        let c = Catcher::new(self.acc.cid, Kind::Ack, self.acc.tx.clone());
-        let sub = Arc::new(Subscription::new(
-            c,
-            Bytes::from(format!("$JS.ACK.{name}.>")),
-            None,
-            Bytes::from(format!("ack.{name}")),
-        ));
-        self.acc.account.subscribe(sub.clone());
-        stream.subs.push(sub);
-        let c = Catcher::new(self.acc.cid, Kind::FlowControl, self.acc.tx.clone());
-        let sub = Arc::new(Subscription::new(
-            c,
-            Bytes::from(format!("$JS.FC.{name}.>")),
-            None,
-            Bytes::from(format!("fc.{name}")),
-        ));
-        self.acc.account.subscribe(sub.clone());
-        stream.subs.push(sub);
+        internal(
+            Kind::Ack,
+            format!("$JS.ACK.{name}.>"),
+            format!("ack.{name}"),
+        );
+        internal(
+            Kind::FlowControl,
+            format!("$JS.FC.{name}.>"),
+            format!("fc.{name}"),
+        );
     }
 
     fn refresh_view(&mut self) {
@@ -1025,10 +1015,7 @@ impl Engine {
         match self.streams.get_mut(name) {
             Some(s) => {
                 s.uplinked = true;
-                let mut subjects = s.config.subjects.clone();
-                if subjects.is_empty() {
-                    subjects.push(name.to_string());
-                }
+                let subjects = captured_subjects(&s.config);
                 let (log, incarnation) = (s.msgs.clone(), s.incarnation.clone());
                 let (retention, forwarded) = (s.config.retention, s.uplink_forwarded);
                 let last = s.msgs.state().last_seq;
@@ -1300,12 +1287,8 @@ impl Engine {
             }
             return Err(ApiError::stream_name_in_use());
         }
-        for (other, s) in &self.streams {
-            let theirs: Vec<String> = if s.config.subjects.is_empty() {
-                vec![other.clone()]
-            } else {
-                s.config.subjects.clone()
-            };
+        for s in self.streams.values() {
+            let theirs = captured_subjects(&s.config);
             for a in &cfg.subjects {
                 if theirs
                     .iter()
@@ -1807,6 +1790,15 @@ fn request_timeout(r: &PullRequest) -> Vec<u8> {
 }
 
 /// Does a consumer with this filter take messages on `subject`?
+/// The subjects a stream captures: its `subjects`, or its name when it has none.
+fn captured_subjects(cfg: &StreamConfig) -> Vec<String> {
+    if cfg.subjects.is_empty() {
+        vec![cfg.name.clone()]
+    } else {
+        cfg.subjects.clone()
+    }
+}
+
 fn takes(filter: &str, subject: &str) -> bool {
     filter.is_empty() || subject::matches(filter.as_bytes(), subject.as_bytes())
 }

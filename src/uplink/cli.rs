@@ -235,15 +235,18 @@ fn request(url: &str, subject: &str, body: &[u8], wait: Duration) -> Result<Vec<
             continue;
         }
         let parts: Vec<&str> = l.split(' ').collect();
+        let num = |i: usize| parts.get(i).and_then(|n| n.parse::<usize>().ok());
+        let n = parts.len();
         let (hdr, total) = match parts.first().copied() {
-            Some("MSG") => (0, parts.last().and_then(|n| n.parse::<usize>().ok())),
-            Some("HMSG") => (
-                parts[parts.len() - 2].parse::<usize>().unwrap_or(0),
-                parts.last().and_then(|n| n.parse::<usize>().ok()),
-            ),
+            Some("MSG") if n >= 4 => (Some(0), num(n - 1)),
+            Some("HMSG") if n >= 5 => (num(n - 2), num(n - 1)),
+            Some("MSG" | "HMSG") => (None, None),
             _ => continue,
         };
-        let total = total.ok_or_else(|| format!("unreadable message line {l:?}"))?;
+        let (hdr, total) = match (hdr, total) {
+            (Some(h), Some(t)) if h <= t => (h, t),
+            _ => return Err(format!("unreadable message line {l:?}")),
+        };
         let mut data = vec![0u8; total + 2];
         r.read_exact(&mut data).map_err(|e| e.to_string())?;
         if hdr > 0 && String::from_utf8_lossy(&data[..hdr]).starts_with("NATS/1.0 503") {
