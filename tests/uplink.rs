@@ -575,13 +575,25 @@ async fn read_cloud_stream(js: &jetstream::Context, name: &str) -> Vec<Stored> {
         .await
         .unwrap_or_else(|e| panic!("cloud stream {name}: {e}"));
     let n = st.info().await.expect("cloud stream info").state.messages as usize;
-    let consumer = st
-        .create_consumer(consumer::pull::OrderedConfig {
-            deliver_policy: consumer::DeliverPolicy::All,
-            ..Default::default()
-        })
-        .await
-        .unwrap_or_else(|e| panic!("ordered consumer on cloud stream {name}: {e}"));
+    // After a cloud node was killed, its JetStream may still be electing leaders: the
+    // create is retried for a while, as the stream's was.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let consumer = loop {
+        match st
+            .create_consumer(consumer::pull::OrderedConfig {
+                deliver_policy: consumer::DeliverPolicy::All,
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) if Instant::now() < deadline => {
+                println!("ordered consumer on cloud stream {name}: {e}; asking again");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("ordered consumer on cloud stream {name}: {e}"),
+        }
+    };
     let mut msgs = consumer
         .messages()
         .await
