@@ -428,6 +428,10 @@ async fn queue_groups_span_edge_and_cloud(leaf: Impl) {
     let e2 = edge.client().await;
     let mut m_e1 = queue_member(&e1).await;
     let mut m_e2 = queue_member(&e2).await;
+    // Both members' subscriptions were flushed by their own connections, but a clean-clone
+    // run once saw nats-server as the leaf send a whole phase to the cloud: wait until the
+    // publisher's own path reaches an edge member (probes are ignored by the collection).
+    until_delivered_any(&e_pub, "jobs.probe", &mut [&mut m_e1, &mut m_e2]).await;
     let ids: BTreeSet<String> = (0..N).map(|i| format!("p1-{i}")).collect();
     for id in &ids {
         publish(&e_pub, &format!("jobs.{id}"), id.clone()).await;
