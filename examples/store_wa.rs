@@ -26,6 +26,18 @@ fn write_bytes() -> u64 {
         .unwrap_or(0)
 }
 
+/// The process's resident set now, in MiB (from /proc/self/status `VmRSS`).
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 fn arg(args: &[String], name: &str, default: u64) -> u64 {
     args.iter()
         .position(|a| a == name)
@@ -113,26 +125,28 @@ fn main() {
         "store_wa: {msgs} msgs x {size} B payload, batches of {BATCH}, dir {}",
         dir.display()
     );
-    println!("| phase | msgs/s | disk written | written / payload B | size_on_disk | on_disk / stored B |");
-    println!("|---|---|---|---|---|---|");
+    println!("| phase | msgs/s | disk written | written / payload B | size_on_disk | on_disk / stored B | RSS after |");
+    println!("|---|---|---|---|---|---|---|");
 
     let (rate, written, stored) = run.fill(msgs);
     let disk = run.store.size_on_disk().unwrap();
     println!(
-        "| append {msgs} | {rate:.0} | {:.1} MB | {:.2} | {:.1} MB | {:.2} |",
+        "| append {msgs} | {rate:.0} | {:.1} MB | {:.2} | {:.1} MB | {:.2} | {:.0} MiB |",
         written as f64 / 1e6,
         written as f64 / payload_total as f64,
         disk as f64 / 1e6,
-        disk as f64 / stored as f64
+        disk as f64 / stored as f64,
+        rss_mib()
     );
 
     let (rate, written, n) = run.drain();
     let disk = run.store.size_on_disk().unwrap();
     println!(
-        "| remove {n} in order | {rate:.0} | {:.1} MB | {:.2} | {:.1} MB | (empty) |",
+        "| remove {n} in order | {rate:.0} | {:.1} MB | {:.2} | {:.1} MB | (empty) | {:.0} MiB |",
         written as f64 / 1e6,
         written as f64 / payload_total as f64,
         disk as f64 / 1e6,
+        rss_mib()
     );
 
     for c in 1..=cycles {
@@ -141,12 +155,13 @@ fn main() {
         let (r2, w2, _) = run.drain();
         let empty = run.store.size_on_disk().unwrap();
         println!(
-            "| cycle {c}: fill / drain | {r1:.0} / {r2:.0} | {:.1} MB | {:.2} | full {:.1} MB, empty {:.1} MB | {:.2} |",
+            "| cycle {c}: fill / drain | {r1:.0} / {r2:.0} | {:.1} MB | {:.2} | full {:.1} MB, empty {:.1} MB | {:.2} | {:.0} MiB |",
             (w1 + w2) as f64 / 1e6,
             (w1 + w2) as f64 / payload_total as f64,
             full as f64 / 1e6,
             empty as f64 / 1e6,
-            full as f64 / stored as f64
+            full as f64 / stored as f64,
+            rss_mib()
         );
     }
     let st = run.store.messages("WA").unwrap().state();

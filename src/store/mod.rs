@@ -11,7 +11,7 @@
 //! * tree `consumers`: `P(stream) ++ consumer` -> consumer bytes.
 //! * **chunk trees** `'m' ++ P(stream) ++ first_key_be`, one per run of at most 4
 //!   batches: `seq_be` -> one **batch value**, the messages of one `append` call (at
-//!   most 256 messages / 128 KiB, varint-packed, see `batch.rs`) keyed by its first seq.
+//!   most 256 messages / 48 KiB, varint-packed, see `batch.rs`) keyed by its first seq.
 //!   Four appends plus the four removals of the clear before `drop_tree` stay below
 //!   sled's leaf consolidation (every 10 updates) and split (past 16 entries)
 //!   thresholds, so a batch value is written once instead of ~3 times.
@@ -39,8 +39,16 @@
 //! of distinct subjects, not of messages); one sled `Tree` handle per chunk (one per 4
 //! appended batches still holding messages: ~100 bytes per 1024 messages at 256 per
 //! append, so 1M messages backlog ~100 KB); and the dirty bitmaps of batches touched since
-//! the last flush (40 bytes each). Peak RSS of the whole measurement below: 94 MB with a
-//! 64 MiB cache.
+//! the last flush (40 bytes each).
+//!
+//! sled itself keeps what its LRU does not evict, and sled 0.34 evicts only when one of
+//! the LRU's 256 shards has queued 64 page accesses: without help it kept nearly every
+//! page written (142 MiB after 1M x 256 B, whatever the cache size). After each append
+//! and each batch read from disk the store reads the chunk's pages 64 times
+//! (`messages::settle`), so sled evicts down to its capacity, keeping the newest page of
+//! each shard. Batches close at 48 KiB, so a chunk page is at most ~200 KiB and those
+//! newest pages stay small: whole-process RSS after 1M x 256 B is 26 MiB with a 4, 16 or
+//! 64 MiB cache (25 MiB for 128 B, 14 MiB for 64 B with 4 MiB).
 //!
 //! # Recovery
 //!
@@ -52,22 +60,24 @@
 //!
 //! # README: measured (examples/store_wa.rs)
 //!
-//! `cargo run --release --example store_wa -- --msgs 1000000 --size 128` on the 2-core
-//! dev VM (sled 0.34.7, 1 MiB segments, 64 MiB cache): append in batches of 256 with a
-//! flush per batch, then remove all in order with a flush per 256 removals, then 3
-//! fill/drain cycles. "written" is /proc/self/io `write_bytes` per payload byte; a message
-//! stores 128 B payload + 11 B subject + ~7 B record header (146 B, 1.14x the payload;
-//! "stored" counts msg_size, 155 B).
+//! `cargo run --release --example store_wa -- --msgs 1000000 --size 256 --cycles 2
+//! --cache-mb 16` on the 2-core dev VM (sled 0.34.7, 1 MiB segments): append in batches of
+//! 256 with a flush per batch, then remove all in order with a flush per 256 removals, then
+//! fill/drain cycles. "written" is /proc/self/io `write_bytes` per payload byte; "stored"
+//! counts msg_size; RSS is the whole process's after the phase.
 //!
-//! | phase | msgs/s | written / payload | size_on_disk | on disk / stored |
-//! |---|---|---|---|---|
-//! | append 1M | 499k | 1.34 | 156 MB | 1.00 |
-//! | remove 1M in order | 49k | 1.20 | 158 MB | (empty) |
-//! | cycle 1 fill+drain | 939k / 52k | 2.70 | full 160, empty 162 MB | 1.03 |
-//! | cycle 2 fill+drain | 809k / 50k | 2.79 | full 157, empty 160 MB | 1.01 |
+//! | phase | msgs/s | written / payload | size_on_disk | on disk / stored | RSS |
+//! |---|---|---|---|---|---|
+//! | append 1M x 256 B | 647k | 1.28 | 311 MB | 1.10 | 26 MiB |
+//! | remove 1M in order | 504k | 1.33 | 315 MB | (empty) | 26 MiB |
+//! | cycle 1 fill+drain | 760k / 471k | 2.99 | full 314, empty 318 MB | 1.11 | 27 MiB |
+//! | cycle 2 fill+drain | 700k / 481k | 2.86 | full 315, empty 318 MB | 1.11 | 27 MiB |
 //!
-//! With `--msgs 100000 --size 1024` (batches of ~120 messages, 128 KiB cap): append
-//! 1.16x, drain 0.07x, three cycles 2.77x / 2.28x / 3.19x, full 120 / 121 / 122 MB.
+//! The same with 128 B payloads: append 1.34x, drain 1.10x, cycles 2.59x / 2.68x, on disk
+//! 1.00-1.02x, 25 MiB. With `--msgs 100000 --size 1024`: append 1.08x, drain 1.17x,
+//! cycles 2.59x / 2.45x / 2.58x, on disk 1.04-1.06x, 28 MiB. Batches of up to 128 KiB
+//! wrote less at 256 B (cycles 2.16x) but kept 42 MiB resident (chunk pages of ~290 KiB);
+//! chunks of 2 batches: 26 MiB but 3.3x at 128 B.
 //!
 //! How the layout got there (1M x 128 B): one tree of batch values with 32-byte record
 //! headers, bitmaps in the batch tree and 8 MiB segments wrote 7.6x on append, 4.3x on
@@ -81,9 +91,8 @@
 //!
 //! Known limits: sled never shrinks its file below its highest live segment, so an
 //! emptied store keeps its size on disk (it does not grow over fill/drain cycles: freed
-//! segments are reused). In-order removal runs at ~50-75k msgs/s because each removal
-//! decodes its batch's record table; appends of single messages make one batch (and one
-//! chunk slot) each, so the engine should pass whole group-commit batches.
+//! segments are reused). Appends of single messages make one batch (and one chunk slot)
+//! each, so the engine should pass whole group-commit batches.
 
 mod batch;
 mod messages;
