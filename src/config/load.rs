@@ -1797,7 +1797,7 @@ mod tests {
         let j = js("jetstream { cache_size: 0, sync_before_ack: yes }\n").expect("on");
         assert_eq!(j.cache_size, JetStreamConfig::DEFAULT_CACHE_SIZE);
         assert!(j.sync_before_ack);
-        assert_eq!(JetStreamConfig::DEFAULT_CACHE_SIZE, 64 << 20);
+        assert_eq!(JetStreamConfig::DEFAULT_CACHE_SIZE, 16 << 20);
         for (text, key) in [
             (
                 "jetstream {\n  max_file_store: lots\n}\n",
