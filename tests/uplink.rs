@@ -212,9 +212,10 @@ async fn create_local_stream(js: &jetstream::Context) {
 
 /// The edge's config beyond the leaf remote: JetStream in `store` and the uplink of
 /// `mysqldb2`, in nats-server syntax.
-fn edge_extra(variant: Variant, store: &TempDir) -> String {
+/// The edge's JetStream and uplink config; `keys` go into the uplink block too.
+fn edge_extra(variant: Variant, store: &TempDir, keys: &str) -> String {
     format!(
-        "jetstream {{ store_dir: \"{}\" }}\nuplink: [ {{ stream: {STREAM}{} }} ]\n",
+        "jetstream {{ store_dir: \"{}\" }}\nuplink: [ {{ stream: {STREAM}{}{keys} }} ]\n",
         store.path.display(),
         variant.uplink_keys()
     )
@@ -224,15 +225,17 @@ fn edge_extra(variant: Variant, store: &TempDir) -> String {
 /// and, if `cloud_stream` is given, the cloud stream; then the edge with the uplink, waits
 /// for its link and creates the local stream.
 async fn setup(variant: Variant, proxies: bool, cloud_stream: Option<CloudStream>) -> Setup {
-    setup_with(variant, proxies, cloud_stream, local_stream_config()).await
+    setup_with(variant, proxies, cloud_stream, local_stream_config(), "").await
 }
 
-/// As `setup`, with `local` as the edge's stream.
+/// As `setup`, with `local` as the edge's stream and `uplink_keys` (`, key: value`...)
+/// added to the uplink block.
 async fn setup_with(
     variant: Variant,
     proxies: bool,
     cloud_stream: Option<CloudStream>,
     local: stream::Config,
+    uplink_keys: &str,
 ) -> Setup {
     let cloud = variant.cloud(proxies);
     let cloud_js = jetstream::new(cloud.client(CLOUD_CLIENT_NODE).await);
@@ -246,7 +249,11 @@ async fn setup_with(
     } else {
         cloud.leaf_urls_cluster1("leaf", "leaf")
     };
-    let edge = Edge::start(Impl::Edgeleaf, &urls, &edge_extra(variant, &store));
+    let edge = Edge::start(
+        Impl::Edgeleaf,
+        &urls,
+        &edge_extra(variant, &store, uplink_keys),
+    );
     cloud.wait_leaf_connected(&CLUSTER1, EDGE_NAME).await;
     let edge_nc = edge.client().await;
     let edge_js = jetstream::new(edge_nc.clone());
@@ -1220,6 +1227,7 @@ async fn local_limits_discard_old(variant: Variant) {
             discard: stream::DiscardPolicy::Old,
             ..local_stream_config()
         },
+        "",
     )
     .await;
     s.cut().await;
@@ -1253,6 +1261,7 @@ async fn local_limits_discard_new_no_domain() {
             discard: stream::DiscardPolicy::New,
             ..local_stream_config()
         },
+        "",
     )
     .await;
     s.cut().await;
@@ -1274,6 +1283,54 @@ async fn local_limits_discard_new_no_domain() {
 
 // ---------------------------------------------------------------------------------------
 // The TOML form, with a subject prefix, another cloud stream name and `api_prefix`.
+
+// ---------------------------------------------------------------------------------------
+// `max_bytes_per_sec`: the uplink never sends more than the configured rate allows (a
+// bucket of one second's bytes, refilled continuously; a message always goes when none is
+// in flight). The check is one-sided: a slow machine forwards less, never more.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_bytes_per_sec_bounds_the_forwarding_rate() {
+    const RATE: u64 = 2000;
+    // Stored size of one message (msg_size: subject, headers, payload) is at least this.
+    const MIN_SIZE: u64 = (SUBJECT.len() + PAYLOAD) as u64;
+    // About 6 KB: forwarded in about 2 s, all of it at once without the limit.
+    let n = 80u64;
+    let s = setup_with(
+        Variant::Domain,
+        false,
+        Some(LIMITS),
+        local_stream_config(),
+        &format!(", max_bytes_per_sec: {RATE}"),
+    )
+    .await;
+    // Whatever the uplink sent before `t0`'s bucket was at most one second's worth.
+    let t0 = Instant::now();
+    publish_acked(&s.edge_js, "m", 0..n, 1).await;
+    let mut samples = Vec::new();
+    loop {
+        let got = stream_msgs(&s.cloud_js, STREAM).await.unwrap_or(0);
+        let t = t0.elapsed().as_secs_f64();
+        // Bytes sent by t <= RATE (the bucket) + RATE * t + one message beyond the bucket.
+        let allowed = ((RATE as f64 * (1.0 + t)) / MIN_SIZE as f64).floor() as u64 + 1;
+        samples.push(format!("{t:.2}s: {got} (allowed {allowed})"));
+        assert!(
+            got <= allowed,
+            "the uplink forwarded {got} messages of at least {MIN_SIZE} B within {t:.2} s at max_bytes_per_sec {RATE}: at most {allowed} may have gone; samples: {samples:?}"
+        );
+        if got >= n {
+            break;
+        }
+        assert!(
+            t0.elapsed() < WAIT,
+            "the rate-limited uplink did not finish: {samples:?}\n{}",
+            log_tail(&s.edge)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_drained(&s, STREAM, n).await;
+    expect_cloud(&s, STREAM, &[Run::new("m", 0..n, 1)], SUBJECT).await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn toml_config_prefix_and_cloud_stream_name() {

@@ -743,9 +743,11 @@ impl Forwarder {
                         budget =
                             (budget + now.duration_since(budget_at).as_secs_f64() * rate).min(rate);
                         budget_at = now;
-                        if budget < size as f64 && !inflight.is_empty() {
-                            throttled =
-                                Some(Duration::from_secs_f64((size as f64 - budget) / rate));
+                        // A message larger than a second's worth waits for a full bucket
+                        // (and leaves it in debt), so it cannot block the uplink forever.
+                        let need = (size as f64).min(rate);
+                        if budget < need {
+                            throttled = Some(Duration::from_secs_f64((need - budget) / rate));
                             break;
                         }
                         budget -= size as f64;
