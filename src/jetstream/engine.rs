@@ -20,7 +20,7 @@ use super::respond;
 use super::sinks::{Catcher, Incoming, Kind};
 use crate::router::{Account, FlushList, Message, Origin, Subscription};
 use crate::server::Server;
-use crate::store::{Messages, Store, StoreError, StoredMsg};
+use crate::store::{Messages, Store, StoreError, StoredMsg, Syncer};
 use crate::subject;
 
 /// Most publishes written per group commit.
@@ -243,12 +243,33 @@ pub struct Engine {
     api_errors: u64,
     /// Tells the task when subscriptions on push consumers' deliver subjects change.
     deliver_watch: Arc<push::DeliverWatch>,
+    /// Stored publishes whose PubAcks wait for a disk sync that has not started yet.
+    unsynced: Vec<Acked>,
+    /// Confirmed acks whose state waits for a disk sync that has not started yet.
+    unsynced_confirms: Vec<Bytes>,
+    /// Something was written that a sync should cover soon (consumer progress).
+    sync_wanted: bool,
+    /// The disk sync running on a blocking thread, if any (at most one at a time).
+    syncing: Option<Sync>,
+    /// Per file stream, (incarnation, last seq) known durable: what uplinks may forward.
+    durable: HashMap<String, (String, u64)>,
+}
+
+/// A disk sync in flight and what waits for it: everything stored before it started.
+struct Sync {
+    done: tokio::task::JoinHandle<Result<(), StoreError>>,
+    acks: Vec<Acked>,
+    confirms: Vec<Bytes>,
+    /// Per file stream, (incarnation, last seq) when the sync started.
+    durable: Vec<(String, String, u64)>,
 }
 
 /// A publish waiting for the group commit before its PubAck goes out.
 struct Acked {
     reply: Option<Bytes>,
     body: Vec<u8>,
+    /// Stored in a file stream (a memory stream's PubAck waits for no sync).
+    file: bool,
 }
 
 impl Engine {
@@ -274,6 +295,11 @@ impl Engine {
             api_total: 0,
             api_errors: 0,
             deliver_watch,
+            unsynced: Vec::new(),
+            unsynced_confirms: Vec::new(),
+            sync_wanted: false,
+            syncing: None,
+            durable: HashMap::new(),
         }
     }
 
@@ -355,6 +381,11 @@ impl Engine {
                 }
             }
             self.capture(&mut stream);
+            // What was recovered is on disk.
+            self.durable.insert(
+                name.to_string(),
+                (stream.incarnation.clone(), stream.msgs.state().last_seq),
+            );
             debug!("JetStream recovered stream {name:?}");
             let consumers: Vec<String> = stream.consumers.keys().cloned().collect();
             self.streams.insert(name.to_string(), stream);
@@ -422,11 +453,26 @@ impl Engine {
         let mut batch: Vec<Incoming> = Vec::with_capacity(BATCH);
         loop {
             let wake = self.next_timer();
+            let synced = async {
+                match self.syncing.as_mut() {
+                    Some(s) => Some((&mut s.done).await),
+                    None => std::future::pending().await,
+                }
+            };
             let first = tokio::select! {
                 m = rx.recv() => match m {
                     Some(m) => Some(m),
-                    None => return,
+                    None => {
+                        self.finish_syncs().await;
+                        return;
+                    }
                 },
+                r = synced => {
+                    if let Some(r) = r {
+                        self.synced(r);
+                    }
+                    None
+                }
                 _ = tokio::time::sleep_until(wake.into()) => None,
             };
             batch.extend(first);
@@ -439,9 +485,103 @@ impl Engine {
             self.process(&mut batch);
             self.timers();
             self.save_consumers();
+            self.start_sync();
             self.feeds_durable();
             self.flush.wake_all();
             self.refresh_view();
+        }
+    }
+
+    /// Starts a disk sync covering everything stored so far, unless one is running (the
+    /// next starts when it ends) or nothing waits for one. The sync runs on a blocking
+    /// thread, so while the disk works the task stages and stores the next publishes:
+    /// one publisher's window is not idle for the sync, and the next group commit grows.
+    fn start_sync(&mut self) {
+        if self.syncing.is_some()
+            || (self.unsynced.is_empty() && self.unsynced_confirms.is_empty() && !self.sync_wanted)
+        {
+            return;
+        }
+        let syncer = match self.file.prepare_sync() {
+            Ok(s) => s,
+            Err(e) => {
+                error!(
+                    "JetStream store flush failed, {} PubAcks withheld: {e}",
+                    self.unsynced.len()
+                );
+                self.unsynced.clear();
+                return;
+            }
+        };
+        let durable = self
+            .streams
+            .iter()
+            .filter(|(_, s)| !s.memory)
+            .map(|(n, s)| (n.clone(), s.incarnation.clone(), s.msgs.state().last_seq))
+            .collect();
+        self.sync_wanted = false;
+        self.unflushed_since = None;
+        self.syncing = Some(Sync {
+            done: tokio::task::spawn_blocking(move || Syncer::sync(&syncer)),
+            acks: std::mem::take(&mut self.unsynced),
+            confirms: std::mem::take(&mut self.unsynced_confirms),
+            durable,
+        });
+    }
+
+    /// A disk sync ended: what waited for it is answered (PubAcks in the order the
+    /// publishes were stored), and uplinks may forward up to where it reached. On failure
+    /// nothing is answered: the publishers get no PubAck and retry, as the contract says.
+    fn synced(&mut self, r: Result<Result<(), StoreError>, tokio::task::JoinError>) {
+        let Some(job) = self.syncing.take() else {
+            return;
+        };
+        match r {
+            Ok(Ok(())) => {
+                for (name, incarnation, seq) in job.durable {
+                    let d = self.durable.entry(name).or_default();
+                    if d.0 != incarnation {
+                        *d = (incarnation, seq);
+                    } else {
+                        d.1 = d.1.max(seq);
+                    }
+                }
+                for a in job.acks {
+                    if let Some(r) = a.reply {
+                        self.respond(&r, &a.body);
+                    }
+                }
+                for r in job.confirms {
+                    self.respond(&r, b"");
+                }
+            }
+            Ok(Err(e)) => error!(
+                "JetStream store flush failed, {} PubAcks withheld: {e}",
+                job.acks.len()
+            ),
+            Err(e) => error!(
+                "JetStream store flush did not finish, {} PubAcks withheld: {e}",
+                job.acks.len()
+            ),
+        }
+        self.feeds_durable();
+        self.flush.wake_all();
+        self.start_sync();
+        self.flush.wake_all();
+    }
+
+    /// On shutdown: lets the running sync and one covering the rest end, and answers them.
+    async fn finish_syncs(&mut self) {
+        for _ in 0..2 {
+            let Some(job) = self.syncing.as_mut() else {
+                self.start_sync();
+                if self.syncing.is_none() {
+                    return;
+                }
+                continue;
+            };
+            let r = (&mut job.done).await;
+            self.synced(r);
         }
     }
 
@@ -533,16 +673,12 @@ impl Engine {
             acks.clear();
             return;
         }
-        if self.sync_before_ack {
-            if let Err(e) = self.file.flush() {
-                // Not durable: no PubAck (the publishers retry), as the contract says.
-                error!(
-                    "JetStream store flush failed, {} PubAcks withheld: {e}",
-                    acks.len()
-                );
-                acks.clear();
-                return;
-            }
+        if self.sync_before_ack && (acks.iter().any(|a| a.file) || !self.unsynced.is_empty()) {
+            // Answered when a sync that starts after this point ends (`start_sync`).
+            // Anything answered meanwhile (API replies, deliveries) already sees these
+            // messages in the stream; only the PubAck promises they are on disk.
+            self.unsynced.append(acks);
+            return;
         }
         for a in acks.drain(..) {
             if let Some(r) = a.reply {
@@ -605,6 +741,7 @@ impl Engine {
             Some(Acked {
                 reply: ack_to.clone(),
                 body: respond::pub_ack_error(&stream_name, &e),
+                file: !memory,
             })
         };
         let subject = String::from_utf8_lossy(&m.subject).into_owned();
@@ -664,9 +801,11 @@ impl Engine {
         if let Some(id) = &msg_id {
             stream.dedupe.retain(|_, (_, at)| now - *at < window);
             if let Some((seq, _)) = stream.dedupe.get(id) {
+                // Waits for the sync too: the first copy may not be on disk yet.
                 return Some(Acked {
                     reply: ack_to,
                     body: respond::pub_ack(&stream.config.name, *seq, true, domain.as_deref()),
+                    file: !memory,
                 });
             }
         }
@@ -718,6 +857,7 @@ impl Engine {
         Some(Acked {
             reply: ack_to,
             body: respond::pub_ack(&stream.config.name, seq, false, domain.as_deref()),
+            file: !memory,
         })
     }
 
@@ -1012,13 +1152,15 @@ impl Engine {
         let Some(feed) = self.acc.feeds.lock().get(name).cloned() else {
             return;
         };
-        match self.streams.get_mut(name) {
+        if let Some(s) = self.streams.get_mut(name) {
+            s.uplinked = true;
+        }
+        match self.streams.get(name) {
             Some(s) => {
-                s.uplinked = true;
                 let subjects = captured_subjects(&s.config);
                 let (log, incarnation) = (s.msgs.clone(), s.incarnation.clone());
                 let (retention, forwarded) = (s.config.retention, s.uplink_forwarded);
-                let last = s.msgs.state().last_seq;
+                let last = self.durable_seq(name, s);
                 feed.update(|f| {
                     f.log = Some(log);
                     f.incarnation = incarnation;
@@ -1036,14 +1178,28 @@ impl Engine {
         }
     }
 
-    /// Tells the uplinks how far their streams are durable. Runs after the batch's group
-    /// commit, so nothing unflushed is ever forwarded.
+    /// Tells the uplinks how far their streams are durable: for a file stream, as far as
+    /// the last completed disk sync reached (never what is only stored), so nothing
+    /// unflushed is ever forwarded; a memory stream, or one without sync before ack, as
+    /// far as it is stored.
     fn feeds_durable(&self) {
         let feeds: Vec<Arc<Feed>> = self.acc.feeds.lock().values().cloned().collect();
         for feed in feeds {
             if let Some(s) = self.streams.get(&feed.stream) {
-                feed.durable_to(s.msgs.state().last_seq);
+                feed.durable_to(self.durable_seq(&feed.stream, s));
             }
+        }
+    }
+
+    /// The last seq of stream `name` (`s`) that is on disk, as far as uplinks are told.
+    fn durable_seq(&self, name: &str, s: &Stream) -> u64 {
+        if s.memory || !self.sync_before_ack {
+            return s.msgs.state().last_seq;
+        }
+        match self.durable.get(name) {
+            Some((inc, seq)) if *inc == s.incarnation => *seq,
+            // Created since the last sync: nothing of it is known durable yet.
+            _ => 0,
         }
     }
 
@@ -1128,15 +1284,19 @@ impl Engine {
         let due = self
             .unflushed_since
             .is_some_and(|t| t.elapsed() >= CONSUMER_FLUSH_EVERY);
-        if (due || !self.confirms.is_empty()) && self.unflushed_since.is_some() {
-            if self.sync_before_ack {
-                let _ = self.file.flush();
-            }
+        if !self.sync_before_ack {
             self.unflushed_since = None;
+            for r in std::mem::take(&mut self.confirms) {
+                self.respond(&r, b"");
+            }
+            return;
         }
-        for r in std::mem::take(&mut self.confirms) {
-            self.respond(&r, b"");
+        // Confirmed acks are answered after a sync that starts after their state was
+        // written (`start_sync`, at the end of this round).
+        if due || !self.confirms.is_empty() {
+            self.sync_wanted = true;
         }
+        self.unsynced_confirms.append(&mut self.confirms);
     }
 
     // ---- the API ---------------------------------------------------------------------

@@ -192,6 +192,24 @@ struct Shared {
     logs: Mutex<HashMap<String, Messages>>,
 }
 
+/// Makes a store's writes durable, from any thread (see [`Store::prepare_sync`]).
+pub struct Syncer {
+    db: sled::Db,
+    place: String,
+}
+
+impl Syncer {
+    /// Blocks until everything written to the store before this call is on disk.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(|source| StoreError::Db {
+            op: "flush",
+            place: self.place.clone(),
+            source,
+        })?;
+        Ok(())
+    }
+}
+
 /// The store: cheap to clone (an `Arc` inside).
 #[derive(Clone)]
 pub struct Store {
@@ -298,12 +316,23 @@ impl Store {
     /// message log, then one sled flush (one fsync) for all writers. Callers do group
     /// commit by calling this once per batch of work.
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.prepare_sync()?.sync()
+    }
+
+    /// The first half of [`Store::flush`]: writes what is pending in memory (removal
+    /// bitmaps) to sled, and returns the handle whose [`Syncer::sync`] then makes every
+    /// write so far durable. The sync may run on another thread while more is written
+    /// (sled's flush covers what was written before it started), so the engine overlaps
+    /// one group commit's disk sync with staging the next.
+    pub fn prepare_sync(&self) -> Result<Syncer, StoreError> {
         let logs: Vec<Messages> = self.sh.logs.lock().values().cloned().collect();
         for log in logs {
             log.write_removals()?;
         }
-        self.sh.db.flush().map_err(self.db_err("flush"))?;
-        Ok(())
+        Ok(Syncer {
+            db: self.sh.db.clone(),
+            place: self.sh.place.clone(),
+        })
     }
 
     pub fn save_stream_meta(&self, stream: &str, meta: &[u8]) -> Result<(), StoreError> {
