@@ -2545,7 +2545,10 @@ async fn main() {
             nats: med(sc, Kind::Nats, &|s| s.p99_us),
             edge: med(sc, Kind::Edgeleaf, &|s| s.p99_us),
             fmt: us_fmt,
-            target: Some((false, 1.0)),
+            // Reported, not a target (the JetStream issue sets targets on throughput only):
+            // edgeleaf's PubAck waits for a disk sync, nats-server's by default does not,
+            // so this ratio mostly measures the disk.
+            target: None,
             sc: Some(sc),
             edge_max: None,
         });

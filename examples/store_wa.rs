@@ -1,10 +1,10 @@
 //! Write amplification and space of the JetStream store (src/store).
 //!
 //! `cargo run --release --example store_wa -- --msgs 1000000 --size 128 [--dir D]
-//!  [--cycles 3] [--cache-mb 64]`
+//!  [--cycles 3] [--cache-mb 64] [--batch 256]`
 //!
-//! Appends N messages in batches of 256 with a flush per batch, then removes them all in
-//! order (work-queue style) with a flush every 256 removals, then runs fill/drain cycles.
+//! Appends N messages in batches of `--batch` (256) with a flush per batch, then removes them all in
+//! order (work-queue style) with a flush every `--batch` removals, then runs fill/drain cycles.
 //! Disk bytes written come from /proc/self/io `write_bytes` and are divided by the
 //! payload bytes of the phase; space is sled's size_on_disk.
 
@@ -46,12 +46,12 @@ fn arg(args: &[String], name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-const BATCH: u64 = 256;
-
 struct Run {
     store: Store,
     next_seq: u64,
     size: usize,
+    /// Messages per append (a group commit) and per flush.
+    batch: u64,
 }
 
 impl Run {
@@ -62,7 +62,7 @@ impl Run {
         let mut done = 0;
         let mut stored = 0u64;
         while done < n {
-            let k = BATCH.min(n - done);
+            let k = self.batch.min(n - done);
             let batch: Vec<StoredMsg> = (0..k)
                 .map(|i| StoredMsg {
                     seq: self.next_seq + i,
@@ -90,7 +90,7 @@ impl Run {
         for seq in st.first_seq..=st.last_seq {
             if m.remove(seq).unwrap() {
                 n += 1;
-                if n % BATCH == 0 {
+                if n % self.batch == 0 {
                     self.store.flush().unwrap();
                 }
             }
@@ -106,6 +106,7 @@ fn main() {
     let msgs = arg(&args, "--msgs", 1_000_000);
     let size = arg(&args, "--size", 128) as usize;
     let cycles = arg(&args, "--cycles", 3);
+    let batch = arg(&args, "--batch", 256).max(1);
     let cache = arg(&args, "--cache-mb", 64) << 20;
     let dir = args
         .iter()
@@ -119,10 +120,11 @@ fn main() {
         store,
         next_seq: 1,
         size,
+        batch,
     };
     let payload_total = msgs * size as u64;
     println!(
-        "store_wa: {msgs} msgs x {size} B payload, batches of {BATCH}, dir {}",
+        "store_wa: {msgs} msgs x {size} B payload, batches of {batch}, dir {}",
         dir.display()
     );
     println!("| phase | msgs/s | disk written | written / payload B | size_on_disk | on_disk / stored B | RSS after |");
