@@ -72,14 +72,16 @@ impl JsAccount {
     }
 
     /// The feed of `stream` for its uplink, created on first use; the engine fills it in
-    /// now if the stream exists and whenever it is created or deleted later.
-    pub async fn feed(&self, stream: &str) -> Arc<Feed> {
+    /// now if the stream exists and whenever it is created or deleted later, and then
+    /// calls `on_subjects` with the subjects the stream captures (none while it is gone).
+    pub async fn feed(&self, stream: &str, on_subjects: super::feed::SubjectsHook) -> Arc<Feed> {
         let feed = self
             .feeds
             .lock()
             .entry(stream.to_string())
             .or_insert_with(|| Arc::new(Feed::new(stream)))
             .clone();
+        feed.set_on_subjects(on_subjects);
         self.control(Kind::Feed(stream.to_string())).await;
         feed
     }

@@ -27,11 +27,15 @@ pub struct FeedState {
     pub forwarded: u64,
 }
 
+/// What the uplink wants to hear at once of the captured subjects (see `Feed::update`).
+pub type SubjectsHook = Box<dyn Fn(&[String]) + Send + Sync>;
+
 /// One uplinked stream's feed.
 pub struct Feed {
     pub stream: String,
     state: Mutex<FeedState>,
     changed: watch::Sender<u64>,
+    on_subjects: Mutex<Option<SubjectsHook>>,
 }
 
 impl Feed {
@@ -47,7 +51,13 @@ impl Feed {
                 forwarded: 0,
             }),
             changed: watch::channel(0).0,
+            on_subjects: Mutex::new(None),
         }
+    }
+
+    /// Installs the hook `update` calls with the stream's captured subjects.
+    pub(super) fn set_on_subjects(&self, hook: SubjectsHook) {
+        *self.on_subjects.lock() = Some(hook);
     }
 
     pub fn state(&self) -> FeedState {
@@ -59,8 +69,23 @@ impl Feed {
         self.changed.subscribe()
     }
 
+    /// Changes the state (the engine attaching, changing or removing the stream). The
+    /// subjects hook runs here, on the engine's task, before the API request that caused
+    /// it is answered: the leaf stops sending those subjects as core messages before any
+    /// client can publish into the new stream, not when the uplink's task next runs.
     pub(super) fn update(&self, f: impl FnOnce(&mut FeedState)) {
-        f(&mut self.state.lock());
+        let subjects = {
+            let mut st = self.state.lock();
+            f(&mut st);
+            if st.log.is_some() {
+                st.subjects.clone()
+            } else {
+                Vec::new()
+            }
+        };
+        if let Some(hook) = self.on_subjects.lock().as_ref() {
+            hook(&subjects);
+        }
         self.changed.send_modify(|n| *n += 1);
     }
 

@@ -266,7 +266,16 @@ struct Forwarder {
 }
 
 async fn run(server: Arc<Server>, up: Arc<Uplink>, remote: Arc<Remote>, js: Arc<JsAccount>) {
-    let feed = js.feed(&up.cfg.stream).await;
+    // Invariant 3: the leaf learns which subjects only the uplink may send as soon as the
+    // engine creates or changes the stream.
+    let hook_remote = remote.clone();
+    let hook_stream = up.cfg.stream.clone();
+    let feed = js
+        .feed(
+            &up.cfg.stream,
+            Box::new(move |subjects| hook_remote.set_uplinked(&hook_stream, subjects)),
+        )
+        .await;
     let (tx, rx) = mpsc::unbounded_channel();
     let sub_tx = tx.clone();
     let inbox = format!("_INBOX.{}", crate::jetstream::feed::random_token(22));
