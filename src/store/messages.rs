@@ -90,6 +90,9 @@ struct Log {
     /// of the whole batch. Only used under the `inner` lock; dropped whenever removals are
     /// written (batches can be rewritten or dropped then).
     cache: Mutex<Option<Arc<CachedBatch>>>,
+    /// The chunk `cached_for` settled last: reading its other batches in turn needs no
+    /// settling again.
+    settled_chunk: std::sync::atomic::AtomicU64,
 }
 
 /// One record's place in a cached batch value.
@@ -250,13 +253,19 @@ impl Log {
                 return Ok(Some(c.clone()));
             }
         }
-        let Some((_, tree, key)) = self.batch_at_or_before(inner, seq)? else {
+        let Some((ck, tree, key)) = self.batch_at_or_before(inner, seq)? else {
             return Ok(None);
         };
         let Some(v) = tree.get(be(key)).map_err(self.err("read batch"))? else {
             return Ok(None);
         };
-        settle(&tree);
+        if self
+            .settled_chunk
+            .swap(ck, std::sync::atomic::Ordering::Relaxed)
+            != ck
+        {
+            settle(&tree);
+        }
         let tomb = match self
             .tombs
             .get(self.key(TOMB, key))
@@ -559,6 +568,7 @@ impl Messages {
             tombs,
             inner: Mutex::new(Inner::default()),
             cache: Mutex::new(None),
+            settled_chunk: std::sync::atomic::AtomicU64::new(0),
         };
         let mut inner = Inner::default();
         let cp = chunk_prefix(&log.prefix);
