@@ -190,22 +190,34 @@ struct Shared {
     consumers: sled::Tree,
     tombs: sled::Tree,
     logs: Mutex<HashMap<String, Messages>>,
+    /// sled's log file, for `fdatasync` (None for memory stores).
+    log_file: Option<Arc<std::fs::File>>,
 }
 
 /// Makes a store's writes durable, from any thread (see [`Store::prepare_sync`]).
 pub struct Syncer {
     db: sled::Db,
     place: String,
+    log_file: Option<Arc<std::fs::File>>,
 }
 
 impl Syncer {
     /// Blocks until everything written to the store before this call is on disk.
+    ///
+    /// sled's flush writes its log with `sync_file_range`, which survives a crash of the
+    /// process but not a power cut: it flushes neither the drive's cache nor the file's
+    /// size and block metadata. An edge gateway loses power more often than it crashes,
+    /// so the log file is also `fdatasync`ed.
     pub fn sync(&self) -> Result<(), StoreError> {
-        self.db.flush().map_err(|source| StoreError::Db {
+        let err = |source| StoreError::Db {
             op: "flush",
             place: self.place.clone(),
             source,
-        })?;
+        };
+        self.db.flush().map_err(err)?;
+        if let Some(f) = &self.log_file {
+            f.sync_data().map_err(|e| err(sled::Error::Io(e)))?;
+        }
         Ok(())
     }
 }
@@ -257,7 +269,16 @@ impl Store {
             path: dir.to_path_buf(),
             source,
         })?;
-        Store::with_db(db, dir.display().to_string())
+        // sled 0.34 keeps its log in `<dir>/db`.
+        let log_file = std::fs::File::open(dir.join("db")).map_err(|e| StoreError::Open {
+            path: dir.join("db"),
+            source: sled::Error::Io(e),
+        })?;
+        let mut store = Store::with_db(db, dir.display().to_string())?;
+        if let Some(sh) = Arc::get_mut(&mut store.sh) {
+            sh.log_file = Some(Arc::new(log_file));
+        }
+        Ok(store)
     }
 
     /// A memory-only store for `storage: memory` streams (a temporary sled database in
@@ -295,6 +316,7 @@ impl Store {
                 consumers,
                 tombs,
                 logs: Mutex::new(HashMap::new()),
+                log_file: None,
             }),
         })
     }
@@ -332,6 +354,7 @@ impl Store {
         Ok(Syncer {
             db: self.sh.db.clone(),
             place: self.sh.place.clone(),
+            log_file: self.sh.log_file.clone(),
         })
     }
 
