@@ -40,14 +40,20 @@ struct Conn {
 
 impl Conn {
     fn open(port: u16) -> Conn {
+        Conn::open_inbox(port, "_R")
+    }
+
+    /// A connection whose replies arrive under `inbox.>`.
+    fn open_inbox(port: u16, inbox: &str) -> Conn {
         let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         let mut r = BufReader::new(s.try_clone().unwrap());
         let mut line = String::new();
         r.read_line(&mut line).unwrap();
         assert!(line.starts_with("INFO"), "{line}");
         let mut w = s;
-        w.write_all(
-            b"CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true}\r\nSUB _R.> 1\r\n",
+        write!(
+            w,
+            "CONNECT {{\"verbose\":false,\"pedantic\":false,\"headers\":true}}\r\nSUB {inbox}.> 1\r\n"
         )
         .unwrap();
         Conn { w, r }
@@ -78,6 +84,34 @@ impl Conn {
             data.truncate(n);
             let reply = (p.len() == 5).then(|| p[3].to_string());
             return (p[1].to_string(), reply, data);
+        }
+    }
+
+    /// Reads one MSG as (subject, reply), or None for a status message (408: a pull
+    /// request expired).
+    fn msg_or_status(&mut self) -> Option<(String, Option<String>)> {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(
+                self.r.read_line(&mut line).unwrap() > 0,
+                "connection closed"
+            );
+            if line.trim_end() == "PING" {
+                self.w.write_all(b"PONG\r\n").unwrap();
+                continue;
+            }
+            break;
+        }
+        let l = line.trim_end().to_string();
+        let p: Vec<&str> = l.split(' ').collect();
+        let n: usize = p.last().unwrap().parse().unwrap();
+        let mut data = vec![0u8; n + 2];
+        self.r.read_exact(&mut data).unwrap();
+        match p[0] {
+            "HMSG" => None,
+            "MSG" => Some((p[1].to_string(), (p.len() == 5).then(|| p[3].to_string()))),
+            other => panic!("unexpected line {other}: {l}"),
         }
     }
 
@@ -189,6 +223,104 @@ fn rss_stops_growing_while_a_million_messages_are_stored_and_consumed() {
         "RSS grew from {} to {} MiB while the second half million was consumed",
         mib(half_consumed),
         mib(consumed)
+    );
+    assert!(
+        mib(peak.saturating_sub(idle)) <= CACHE_MB + CONSTANT_MB,
+        "peak RSS {} MiB is more than the sled cache ({CACHE_MB} MiB) plus {CONSTANT_MB} MiB above idle ({} MiB)",
+        mib(peak),
+        mib(idle)
+    );
+}
+
+/// Publishing and consuming at the same time (a live uplink or a worker keeping up with a
+/// producer): the disk syncs that publishes wait for run beside the consumer's reads, and
+/// RSS must stay within the same bound.
+#[test]
+fn rss_stays_bounded_while_publishing_and_consuming_at_once() {
+    let dir = TempDir::new();
+    let conf = format!(
+        "listen: \"127.0.0.1:-1\"\njetstream {{ store_dir: \"{}\", cache_size: {CACHE_MB}MB }}\n",
+        dir.path.display()
+    );
+    let server = Broker::start_with_config(Impl::Edgeleaf, &conf, &[]);
+    let pid = server.child.id();
+    let mut c = Conn::open(server.port);
+    let created = c.request(
+        "$JS.API.STREAM.CREATE.MIX",
+        r#"{"name":"MIX","subjects":["mix.>"],"storage":"file","retention":"workqueue"}"#,
+    );
+    assert!(!created.contains("\"error\""), "{created}");
+    let created = c.request(
+        "$JS.API.CONSUMER.DURABLE.CREATE.MIX.C",
+        r#"{"stream_name":"MIX","config":{"durable_name":"C","ack_policy":"explicit","max_ack_pending":-1}}"#,
+    );
+    assert!(!created.contains("\"error\""), "{created}");
+    let idle = status_kib(pid, "VmRSS:");
+
+    let port = server.port;
+    let publisher = std::thread::spawn(move || {
+        let mut p = Conn::open_inbox(port, "_P");
+        let payload = [b'x'; 64];
+        let (mut sent, mut acked) = (0u64, 0u64);
+        while acked < MSGS {
+            let mut buf = Vec::new();
+            while sent < MSGS && sent - acked < 1000 {
+                write!(buf, "PUB mix.{} _P.a {}\r\n", sent % 100, payload.len()).unwrap();
+                buf.extend_from_slice(&payload);
+                buf.extend_from_slice(b"\r\n");
+                sent += 1;
+            }
+            p.w.write_all(&buf).unwrap();
+            let (_, _, ack) = p.msg();
+            assert!(
+                ack.starts_with(b"{\"stream\":\"MIX\""),
+                "{}",
+                String::from_utf8_lossy(&ack)
+            );
+            acked += 1;
+        }
+    });
+    // Consume as they come: pull requests that wait up to a second for 500 messages.
+    let mut got = 0u64;
+    let mut half = 0;
+    while got < MSGS {
+        let want = 500.min(MSGS - got);
+        let body = format!("{{\"batch\":{want},\"expires\":1000000000}}");
+        write!(
+            c.w,
+            "PUB $JS.API.CONSUMER.MSG.NEXT.MIX.C _R.p {}\r\n{body}\r\n",
+            body.len()
+        )
+        .unwrap();
+        let mut acks = Vec::new();
+        let mut n = 0;
+        while n < want {
+            match c.msg_or_status() {
+                Some((subject, reply)) => {
+                    assert!(subject.starts_with("mix."), "{subject}");
+                    write!(acks, "PUB {} 0\r\n\r\n", reply.expect("an ack subject")).unwrap();
+                    n += 1;
+                    got += 1;
+                    if got == MSGS / 2 {
+                        half = status_kib(pid, "VmRSS:");
+                    }
+                }
+                // The request expired before `want` messages came: ask again.
+                None => break,
+            }
+        }
+        c.w.write_all(&acks).unwrap();
+    }
+    publisher.join().expect("publisher");
+    let end = status_kib(pid, "VmRSS:");
+    let peak = status_kib(pid, "VmHWM:");
+    let mib = |k: u64| k / 1024;
+    println!(
+        "RSS MiB: idle {}, half way {}, end {}, peak {} (sled cache {CACHE_MB})",
+        mib(idle),
+        mib(half),
+        mib(end),
+        mib(peak)
     );
     assert!(
         mib(peak.saturating_sub(idle)) <= CACHE_MB + CONSTANT_MB,
