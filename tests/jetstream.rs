@@ -913,8 +913,7 @@ async fn consumer_create_transcript(which: Impl) -> Vec<Value> {
     )
     .await
     .unwrap();
-    // The request is in once a later API call is answered (both go through one queue).
-    out.push(api(&nc, which, "$JS.API.CONSUMER.INFO.PS.PW", "").await);
+    out.push(until_waiting(&nc, which, "PW").await);
     out.push(api(&nc, which, "$JS.API.CONSUMER.DELETE.PS.PW", "").await);
     let m = next_msg(&mut waiting, which, "409 Consumer Deleted").await;
     out.push(Value::String(format!(
@@ -966,7 +965,7 @@ async fn consumer_create_transcript(which: Impl) -> Vec<Value> {
     )
     .await
     .unwrap();
-    out.push(api(&nc, which, "$JS.API.CONSUMER.INFO.PS.PW2", "").await);
+    out.push(until_waiting(&nc, which, "PW2").await);
     out.push(api(&nc, which, "$JS.API.STREAM.DELETE.PS", "").await);
     let m = next_msg(&mut waiting, which, "409 Consumer Deleted").await;
     out.push(Value::String(format!(
@@ -1015,6 +1014,26 @@ async fn consumer_create_checks_and_updates_match_nats_server() {
             o, n,
             "response {i} differs\nnats-server: {n}\nedgeleaf:    {o}"
         );
+    }
+}
+
+/// CONSUMER.INFO of stream PS's `consumer` once it counts a waiting pull request.
+/// nats-server hands MSG.NEXT to the consumer's own goroutine, so an API answer that came
+/// later does not prove the request is registered (a clean run once deleted the consumer
+/// first, and no 409 came).
+async fn until_waiting(nc: &async_nats::Client, which: Impl, consumer: &str) -> Value {
+    let subject = format!("$JS.API.CONSUMER.INFO.PS.{consumer}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = api(nc, which, &subject, "").await;
+        if info["num_waiting"].as_u64().unwrap_or(0) >= 1 {
+            return info;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{which:?}: the pull request on {consumer} is not waiting after 10 s: {info}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
