@@ -586,10 +586,19 @@ impl Engine {
                     self.respond(&r, b"");
                 }
             }
-            Err(e) => error!(
-                "JetStream store flush failed, {} PubAcks withheld: {e}",
-                job.acks.len()
-            ),
+            Err(e) => {
+                let (file, memory): (Vec<Acked>, Vec<Acked>) =
+                    job.acks.into_iter().partition(|a| a.file);
+                error!(
+                    "JetStream store flush failed, {} PubAcks withheld: {e}",
+                    file.len()
+                );
+                for a in memory {
+                    if let Some(r) = a.reply {
+                        self.respond(&r, &a.body);
+                    }
+                }
+            }
         }
         self.feeds_durable();
         self.flush.wake_all();
@@ -701,8 +710,20 @@ impl Engine {
         if self.sync_before_ack && (acks.iter().any(|a| a.file) || !self.unsynced.is_empty()) {
             // Answered when a sync that starts after this point ends (`start_sync`).
             // Anything answered meanwhile (API replies, deliveries) already sees these
-            // messages in the stream; only the PubAck promises they are on disk.
+            // messages in the stream; only the PubAck promises they are on disk. So an API
+            // reply may overtake earlier publishes' PubAcks: it describes state that
+            // already includes them. Consumers may get them before the sync, as from
+            // nats-server (whose store does not sync before delivering either); uplinks
+            // may not (`feeds_durable`): after a crash the seq of a lost message is reused,
+            // and the cloud would dedupe the new one away as `<incarnation>:<seq>`.
             self.unsynced.append(acks);
+            return;
+        }
+        if let Some(job) = self.syncing.as_mut().filter(|j| !j.waiting.acks.is_empty()) {
+            // Only memory streams' PubAcks here: they need no sync, but a publisher gets
+            // its PubAcks in the order its publishes were stored, so they go out right
+            // behind those of the running sync (whatever its outcome, see `answer`).
+            job.waiting.acks.append(acks);
             return;
         }
         for a in acks.drain(..) {
