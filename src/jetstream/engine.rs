@@ -4,7 +4,7 @@
 
 mod push;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -174,8 +174,8 @@ struct Stream {
     created: SystemTime,
     msgs: Messages,
     subs: Vec<Arc<Subscription>>,
-    /// Nats-Msg-Id → (seq, unix ns) within the duplicate window.
-    dedupe: HashMap<String, (u64, i64)>,
+    /// Nats-Msg-Id → seq within the duplicate window.
+    dedupe: Dedupe,
     consumers: BTreeMap<String, Consumer>,
     memory: bool,
     /// Accepted publishes waiting for the group commit: the store takes them as one batch
@@ -190,6 +190,42 @@ struct Stream {
     /// The last seq the cloud has stored (saved under `UPLINK_RECORD`).
     uplink_forwarded: u64,
     uplink_dirty: bool,
+}
+
+/// The `Nats-Msg-Id`s stored within the duplicate window, oldest first, so expiring looks
+/// only at the front (a scan of every id per publish made publishing with ids cost in
+/// proportion to the ids in the window).
+#[derive(Default)]
+struct Dedupe {
+    seqs: HashMap<Arc<str>, u64>,
+    /// (unix ns, seq, id) in the order stored.
+    order: VecDeque<(i64, u64, Arc<str>)>,
+}
+
+impl Dedupe {
+    /// Forgets ids stored `window` ns or longer before `now`.
+    fn expire(&mut self, now: i64, window: i64) {
+        while let Some((at, seq, id)) = self.order.front() {
+            if now - *at < window {
+                break;
+            }
+            // The id may have been stored again since (after it had expired).
+            if self.seqs.get(id) == Some(seq) {
+                self.seqs.remove(id);
+            }
+            self.order.pop_front();
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<u64> {
+        self.seqs.get(id).copied()
+    }
+
+    fn insert(&mut self, id: &str, seq: u64, now: i64) {
+        let id: Arc<str> = Arc::from(id);
+        self.seqs.insert(id.clone(), seq);
+        self.order.push_back((now, seq, id));
+    }
 }
 
 /// What the store keeps about a stream.
@@ -358,7 +394,7 @@ impl Engine {
                 created: time_of(created_ns),
                 msgs,
                 subs: Vec::new(),
-                dedupe: HashMap::new(),
+                dedupe: Dedupe::default(),
                 consumers: BTreeMap::new(),
                 memory: false,
                 staged: Vec::new(),
@@ -625,12 +661,12 @@ impl Engine {
         let mut acks: Vec<Acked> = Vec::new();
         let mut touched: Vec<String> = Vec::new();
         for m in batch.drain(..) {
-            match m.kind.clone() {
+            match &m.kind {
                 Kind::Stream(name) => {
-                    if let Some(a) = self.store_publish(&name, &m) {
+                    if let Some(a) = self.store_publish(name, &m) {
                         acks.push(a);
-                        if !touched.contains(&name) {
-                            touched.push(name);
+                        if !touched.contains(name) {
+                            touched.push(name.clone());
                         }
                     }
                 }
@@ -647,10 +683,10 @@ impl Engine {
                     self.commit(&mut acks);
                     self.api(&m);
                 }
-                Kind::Feed(name) => self.attach_feed(&name),
+                Kind::Feed(name) => self.attach_feed(name),
                 Kind::Forwarded(name, seq) => {
                     self.commit(&mut acks);
-                    self.on_forwarded(&name, seq);
+                    self.on_forwarded(name, *seq);
                 }
                 Kind::FlowControl => self.on_flow_control(&m.subject),
                 Kind::Interest => self.on_interest(&m.subject),
@@ -757,7 +793,8 @@ impl Engine {
     /// Stores one publish, or answers why not. Returns the PubAck to send after the flush.
     fn store_publish(&mut self, name: &str, m: &Incoming) -> Option<Acked> {
         let reply = m.reply.clone();
-        let domain = self.acc.domain.clone();
+        let acc = self.acc.clone();
+        let domain = acc.domain.as_deref();
         let memory = self.streams.get(name)?.memory;
         let limit = if memory {
             self.max_memory
@@ -812,11 +849,6 @@ impl Engine {
             state.last_seq = last.seq;
         }
         state.msgs += stream.staged.len() as u64;
-        let staged_bytes: u64 = stream
-            .staged
-            .iter()
-            .map(|m| m.size() - 16 + stream.extra_per_msg())
-            .sum();
         if let Some(want) = hdr("Nats-Expected-Stream") {
             if want != stream.config.name {
                 return fail(ApiError::expected_stream_mismatch());
@@ -845,12 +877,12 @@ impl Engine {
         let window = stream.config.duplicate_window.max(0);
         let msg_id = hdr("Nats-Msg-Id").map(str::to_string);
         if let Some(id) = &msg_id {
-            stream.dedupe.retain(|_, (_, at)| now - *at < window);
-            if let Some((seq, _)) = stream.dedupe.get(id) {
+            stream.dedupe.expire(now, window);
+            if let Some(seq) = stream.dedupe.get(id) {
                 // Waits for the sync too: the first copy may not be on disk yet.
                 return Some(Acked {
                     reply: ack_to,
-                    body: respond::pub_ack(&stream.config.name, *seq, true, domain.as_deref()),
+                    body: respond::pub_ack(&stream.config.name, seq, true, domain),
                     file: !memory,
                 });
             }
@@ -864,6 +896,11 @@ impl Engine {
         // Limits that refuse instead of making room (discard new).
         let discard_new = stream.config.discard == api::DiscardPolicy::New;
         if discard_new {
+            let staged_bytes: u64 = stream
+                .staged
+                .iter()
+                .map(|m| m.size() - 16 + stream.extra_per_msg())
+                .sum();
             let full_msgs =
                 stream.config.max_msgs > 0 && state.msgs as i64 >= stream.config.max_msgs;
             let full_bytes = stream.config.max_bytes > 0
@@ -891,18 +928,18 @@ impl Engine {
         let stored = StoredMsg {
             seq,
             time_ns: now,
-            subject: subject.clone(),
+            subject,
             headers: headers.map(<[u8]>::to_vec),
             payload: m.payload.to_vec(),
         };
         stream.staged.push(stored);
         if let Some(id) = msg_id {
-            stream.last_msg_id = Some(id.clone());
-            stream.dedupe.insert(id, (seq, now));
+            stream.dedupe.insert(&id, seq, now);
+            stream.last_msg_id = Some(id);
         }
         Some(Acked {
             reply: ack_to,
-            body: respond::pub_ack(&stream.config.name, seq, false, domain.as_deref()),
+            body: respond::pub_ack(&stream.config.name, seq, false, domain),
             file: !memory,
         })
     }
@@ -1526,7 +1563,7 @@ impl Engine {
             created,
             msgs,
             subs: Vec::new(),
-            dedupe: HashMap::new(),
+            dedupe: Dedupe::default(),
             consumers: BTreeMap::new(),
             memory,
             staged: Vec::new(),
@@ -2099,6 +2136,25 @@ fn nak_delay(rest: &[u8]) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dedupe_forgets_ids_once_out_of_the_window_but_not_a_newer_copy() {
+        let mut d = Dedupe::default();
+        d.insert("a", 1, 100);
+        d.insert("b", 2, 150);
+        d.expire(199, 100);
+        assert_eq!((d.get("a"), d.get("b")), (Some(1), Some(2)));
+        d.expire(200, 100);
+        assert_eq!((d.get("a"), d.get("b")), (None, Some(2)));
+        // "b" stored again after it expired: the old entry's expiry keeps the new one.
+        d.expire(260, 100);
+        d.insert("b", 3, 260);
+        d.expire(300, 100);
+        assert_eq!(d.get("b"), Some(3));
+        d.expire(360, 100);
+        assert_eq!(d.get("b"), None);
+        assert!(d.order.is_empty() && d.seqs.is_empty());
+    }
 
     #[test]
     fn headers_are_found_by_exact_name() {
