@@ -209,12 +209,21 @@ impl Syncer {
     /// size and block metadata. An edge gateway loses power more often than it crashes,
     /// so the log file is also `fdatasync`ed.
     pub fn sync(&self) -> Result<(), StoreError> {
+        self.sync_then(|| ())
+    }
+
+    /// [`Syncer::sync`], calling `written` between its two halves: once sled's flush has
+    /// written its log, before the `fdatasync`. A later sync may start its flush then, so
+    /// the two halves of consecutive syncs overlap (the `fdatasync` of a later sync covers
+    /// every write an earlier one's flush made). Not called if the flush fails.
+    pub fn sync_then(&self, written: impl FnOnce()) -> Result<(), StoreError> {
         let err = |source| StoreError::Db {
             op: "flush",
             place: self.place.clone(),
             source,
         };
         self.db.flush().map_err(err)?;
+        written();
         if let Some(f) = &self.log_file {
             f.sync_data().map_err(|e| err(sled::Error::Io(e)))?;
         }
