@@ -84,6 +84,9 @@ pub struct Stats {
     pub cache_entries: usize,
 }
 
+/// Tokens a subject may have before `matches` splits it onto the heap.
+const STACK_TOKENS: usize = 16;
+
 /// Maximum cached subjects; past it the cache is swept down to half.
 const CACHE_MAX: usize = 4096;
 
@@ -167,15 +170,37 @@ impl<T: Clone> Sublist<T> {
             plain: Vec::new(),
             queues: Vec::new(),
         };
-        let tokens: Vec<&[u8]> = subj.split(|&b| b == b'.').collect();
-        collect(&self.root, &tokens, &mut out);
+        // Most subjects have a few tokens: split them on the stack (a miss is the common
+        // case for reply subjects, which are unique per request).
+        let mut on_stack: [&[u8]; STACK_TOKENS] = [&[]; STACK_TOKENS];
+        let mut n = 0;
+        let mut spilled: Vec<&[u8]> = Vec::new();
+        for tok in subj.split(|&b| b == b'.') {
+            if n < STACK_TOKENS {
+                on_stack[n] = tok;
+            } else {
+                if spilled.is_empty() {
+                    spilled.extend_from_slice(&on_stack);
+                }
+                spilled.push(tok);
+            }
+            n += 1;
+        }
+        let tokens = if n <= STACK_TOKENS {
+            &on_stack[..n]
+        } else {
+            &spilled[..]
+        };
+        collect(&self.root, tokens, &mut out);
         let out = Arc::new(out);
         if self.cache.len() >= CACHE_MAX {
-            // Cheap sweep: drop an arbitrary half. HashMap order is effectively random.
-            let drop: Vec<Box<[u8]>> = self.cache.keys().take(CACHE_MAX / 2).cloned().collect();
-            for k in drop {
-                self.cache.remove(&k);
-            }
+            // Cheap sweep: drop every other entry (HashMap order is effectively random),
+            // in place: unique reply subjects fill the cache every CACHE_MAX / 2 misses.
+            let mut keep = false;
+            self.cache.retain(|_, _| {
+                keep = !keep;
+                keep
+            });
         }
         self.cache.insert(subj.into(), out.clone());
         out
@@ -380,6 +405,35 @@ mod tests {
         s.remove(b"a.*", None, |x| *x == 1);
         assert!(s.matches(b"a.b").is_empty());
         assert!(s.all().is_empty());
+    }
+
+    #[test]
+    fn subjects_longer_than_the_stack_split_still_match() {
+        let mut s = Sublist::new();
+        let deep: Vec<String> = (0..40).map(|i| format!("t{i}")).collect();
+        let subj = deep.join(".");
+        s.insert(subj.as_bytes(), None, 1);
+        s.insert(format!("{}.>", deep[..17].join(".")).as_bytes(), None, 2);
+        s.insert(format!("{}.*", deep[..39].join(".")).as_bytes(), None, 3);
+        s.insert(format!("{}.*", deep[..15].join(".")).as_bytes(), None, 4);
+        assert_eq!(ids(&s.matches(subj.as_bytes())), vec![1, 2, 3]);
+        let sixteen = deep[..16].join(".");
+        assert_eq!(ids(&s.matches(sixteen.as_bytes())), vec![4]);
+        let seventeen = deep[..17].join(".");
+        assert!(s.matches(seventeen.as_bytes()).is_empty());
+    }
+
+    #[test]
+    fn a_full_cache_is_swept_to_half_and_keeps_answering_right() {
+        let mut s = Sublist::new();
+        s.insert(b"r.*", None, 1);
+        for i in 0..(3 * CACHE_MAX) {
+            let subj = format!("r.{i}");
+            assert_eq!(ids(&s.matches(subj.as_bytes())), vec![1]);
+            assert!(s.stats().cache_entries <= CACHE_MAX);
+        }
+        s.insert(b"r.5", None, 2);
+        assert_eq!(ids(&s.matches(b"r.5")), vec![1, 2]);
     }
 
     fn token() -> impl Strategy<Value = &'static str> {
