@@ -7,6 +7,7 @@
 //! pattern could match, so unrelated subjects stay warm.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use crate::subject;
@@ -90,10 +91,18 @@ const STACK_TOKENS: usize = 16;
 /// Maximum cached subjects; past it the cache is swept down to half.
 const CACHE_MAX: usize = 4096;
 
+/// Slots of the filter in front of the cache (`Sublist::seen`).
+const SEEN_SLOTS: usize = 1024;
+
 #[derive(Debug)]
 pub struct Sublist<T> {
     root: Level<T>,
     cache: HashMap<Box<[u8]>, Arc<Matches<T>>>,
+    /// Hashes of subjects that missed the cache once, one per slot: a subject is cached
+    /// only when it misses again while still remembered. Reply subjects (PubAcks, request
+    /// and reply, an uplink's cloud acks) are unique, and caching them only cost an
+    /// allocation, an insert and later a drop per message.
+    seen: Box<[u64]>,
     stats: Stats,
 }
 
@@ -102,6 +111,7 @@ impl<T> Default for Sublist<T> {
         Sublist {
             root: Level::default(),
             cache: HashMap::new(),
+            seen: vec![0; SEEN_SLOTS].into_boxed_slice(),
             stats: Stats::default(),
         }
     }
@@ -193,6 +203,12 @@ impl<T: Clone> Sublist<T> {
         };
         collect(&self.root, tokens, &mut out);
         let out = Arc::new(out);
+        let h = self.cache.hasher().hash_one(subj);
+        let slot = &mut self.seen[h as usize % SEEN_SLOTS];
+        if *slot != h {
+            *slot = h;
+            return out;
+        }
         if self.cache.len() >= CACHE_MAX {
             // Cheap sweep: drop every other entry (HashMap order is effectively random),
             // in place: unique reply subjects fill the cache every CACHE_MAX / 2 misses.
@@ -429,11 +445,30 @@ mod tests {
         s.insert(b"r.*", None, 1);
         for i in 0..(3 * CACHE_MAX) {
             let subj = format!("r.{i}");
-            assert_eq!(ids(&s.matches(subj.as_bytes())), vec![1]);
+            // The second miss caches it.
+            for _ in 0..2 {
+                assert_eq!(ids(&s.matches(subj.as_bytes())), vec![1]);
+            }
             assert!(s.stats().cache_entries <= CACHE_MAX);
         }
+        assert!(s.stats().cache_entries >= CACHE_MAX / 2);
         s.insert(b"r.5", None, 2);
         assert_eq!(ids(&s.matches(b"r.5")), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_subject_seen_once_is_not_cached_but_a_repeated_one_is() {
+        let mut s = Sublist::new();
+        s.insert(b"_INBOX.x.*", None, 1);
+        for i in 0..100 {
+            assert_eq!(ids(&s.matches(format!("_INBOX.x.{i}").as_bytes())), vec![1]);
+        }
+        assert_eq!(s.stats().cache_entries, 0);
+        for _ in 0..3 {
+            assert_eq!(ids(&s.matches(b"_INBOX.x.again")), vec![1]);
+        }
+        assert_eq!(s.stats().cache_entries, 1);
+        assert_eq!(s.stats().cache_hits, 1);
     }
 
     fn token() -> impl Strategy<Value = &'static str> {
