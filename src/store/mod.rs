@@ -61,42 +61,51 @@
 //! # README: measured (examples/store_wa.rs)
 //!
 //! `cargo run --release --example store_wa -- --msgs 1000000 --size 256 --cycles 2
-//! --cache-mb 16` on the 2-core dev VM (sled 0.34.7, 1 MiB segments): append in batches of
-//! 256 with a flush per batch, then remove all in order with a flush per 256 removals, then
-//! fill/drain cycles. "written" is /proc/self/io `write_bytes` per payload byte; "stored"
+//! --cache-mb 16` on the 2-core dev VM (sled 0.34.7, 1 MiB segments, ext4 on Linux
+//! 6.18): append in batches of 256 with a flush per batch, then remove all in order with
+//! a flush per 256 removals, then fill/drain cycles. Two "written" figures per payload
+//! byte: what the process dirtied in the page cache (/proc/self/io `write_bytes`) and
+//! what the block device wrote (its sector count). Flash wears by the second. They differ
+//! for small synced writes: a drain flush writes ~100 bytes of bitmaps, but the kernel
+//! counts the whole large folio it dirtied (session 6 found this; sessions 3-5 reported
+//! only `write_bytes`, so their drain and cycle figures were 2-4x too high). "stored"
 //! counts msg_size; RSS is the whole process's after the phase.
 //!
-//! | phase | msgs/s | written / payload | size_on_disk | on disk / stored | RSS |
-//! |---|---|---|---|---|---|
-//! | append 1M x 256 B | 647k | 1.28 | 311 MB | 1.10 | 26 MiB |
-//! | remove 1M in order | 504k | 1.33 | 315 MB | (empty) | 26 MiB |
-//! | cycle 1 fill+drain | 760k / 471k | 2.99 | full 314, empty 318 MB | 1.11 | 27 MiB |
-//! | cycle 2 fill+drain | 700k / 481k | 2.86 | full 315, empty 318 MB | 1.11 | 27 MiB |
+//! | phase | msgs/s | page cache / payload | device / payload | size_on_disk | on disk / stored | RSS |
+//! |---|---|---|---|---|---|---|
+//! | append 1M x 256 B | 561k | 1.28 | 1.37 | 311 MB | 1.10 | 26 MiB |
+//! | remove 1M in order | 612k | 1.32 | 0.34 | 315 MB | (empty) | 25 MiB |
+//! | cycle 1 fill+drain | 616k / 641k | 2.99 | 1.73 | full 314, empty 318 MB | 1.11 | 27 MiB |
+//! | cycle 2 fill+drain | 607k / 634k | 2.87 | 1.64 | full 315, empty 318 MB | 1.11 | 27 MiB |
 //!
-//! The same with 128 B payloads: append 1.34x, drain 1.10x, cycles 2.59x / 2.68x, on disk
-//! 1.00-1.02x, 25 MiB. With `--msgs 100000 --size 1024`: append 1.08x, drain 1.17x,
-//! cycles 2.59x / 2.45x / 2.58x, on disk 1.04-1.06x, 28 MiB. Batches of up to 128 KiB
-//! wrote less at 256 B (cycles 2.16x) but kept 42 MiB resident (chunk pages of ~290 KiB);
-//! chunks of 2 batches: 26 MiB but 3.3x at 128 B.
+//! 128 B payloads (1M): device append 1.49x, drain 0.46x, cycles 1.81x / 1.86x, on disk
+//! 1.00-1.02x, 25 MiB. 1 KiB (100k): append 1.10x, drain 0.11x, cycles 1.20-1.21x, on
+//! disk 1.04-1.06x, 29 MiB. Batches of up to 128 KiB wrote less at 256 B (cycles 2.16x in
+//! page-cache terms) but kept 42 MiB resident (chunk pages of ~290 KiB); chunks of 2
+//! batches: 26 MiB but 3.3x at 128 B.
 //!
-//! How the layout got there (1M x 128 B): one tree of batch values with 32-byte record
-//! headers, bitmaps in the batch tree and 8 MiB segments wrote 7.6x on append, 4.3x on
-//! drain (one cycle 37x, on disk 3.2x); 4 MiB segments were as bad (9.8x append, 22x
-//! drain), 1 MiB segments: 4.3x / 0.8x; varint records: 3.7x on append; bitmaps in their
-//! own tree: drain 0.55x; chunk trees of 8 batches: 1.3x on append, drain 0.47x, but
-//! with 1 KiB payloads the file grew ~28 MB per 100 MB fill/drain cycle (drop_tree
-//! alone leaks); clearing before drop_tree fixed that (flat), and chunks of 4 keep the
-//! clear from rewriting the leaf (drain 1.96x -> 1.20x). Raw sled with 37 KB values:
-//! 3.1x in one tree, 1.14x with a tree per 8 values.
+//! How the layout got there (1M x 128 B, page-cache figures): one tree of batch values
+//! with 32-byte record headers, bitmaps in the batch tree and 8 MiB segments wrote 7.6x
+//! on append, 4.3x on drain (one cycle 37x, on disk 3.2x); 4 MiB segments were as bad
+//! (9.8x append, 22x drain), 1 MiB segments: 4.3x / 0.8x; varint records: 3.7x on append;
+//! bitmaps in their own tree: drain 0.55x; chunk trees of 8 batches: 1.3x on append,
+//! drain 0.47x, but with 1 KiB payloads the file grew ~28 MB per 100 MB fill/drain cycle
+//! (drop_tree alone leaks); clearing before drop_tree fixed that (flat), and chunks of 4
+//! keep the clear from rewriting the leaf (drain 1.96x -> 1.20x). Raw sled with 37 KB
+//! values: 3.1x in one tree, 1.14x with a tree per 8 values.
 //!
 //! Known limits: sled never shrinks its file below its highest live segment, so an
 //! emptied store keeps its size on disk (it does not grow over fill/drain cycles: freed
 //! segments are reused). Appends of single messages make one batch (and one chunk slot)
 //! each, so the engine should pass whole group-commit batches. sled 0.34 rewrites its
-//! whole table of tree names (about 30 bytes per tree) whenever a chunk tree is created or
-//! dropped, so wear grows with the backlog: 4M x 256 B appended 1.68x and drained 1.91x
-//! (1.28x / 1.34x at 1M), 1.46x on disk, 36 MiB RSS; past about 1 GiB of backlog the 3x
-//! target would be crossed. A layout whose tree count does not follow the backlog fixes it.
+//! whole table of tree names whenever a chunk tree is created or dropped (one page, an
+//! entry per tree: a length byte, the name, the root page id), so wear per chunk grows
+//! with the backlog: 4M x 256 B appended 1.80x and drained 0.75x at the device (1.37x /
+//! 0.34x at 1M), a cycle 2.44x, 1.46x on disk, 36 MiB RSS. Extrapolated, a cycle crosses
+//! the 3x target at a backlog of about 6M x 256 B (1.5 GB). Recycling emptied chunk trees
+//! instead of dropping them was tried in a raw-sled model (examples were not kept): it
+//! saves the drop but not the first fill's creations, and an emptied tree's page keeps
+//! its old values' segments alive until sled next consolidates it (30-40% more space).
 
 mod batch;
 mod messages;
