@@ -29,7 +29,7 @@ pub(crate) struct BatchView<'a> {
     recs: Vec<Rec<'a>>,
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -69,6 +69,13 @@ impl<'a> Reader<'a> {
         self.at += n;
         Some(b)
     }
+}
+
+/// The varint at the start of `d` and the bytes it took.
+pub(crate) fn read_varint(d: &[u8]) -> Option<(u64, usize)> {
+    let mut r = Reader { d, at: 0 };
+    let v = r.varint()?;
+    Some((v, r.at))
 }
 
 /// One record's fields, borrowed from the batch value.

@@ -33,12 +33,76 @@ const CHUNK_BATCHES: usize = 4;
 const SMALL_BATCH_BYTES: usize = 2 * 1024;
 const CHUNK_BYTES: usize = CHUNK_BATCHES * MAX_BATCH_BYTES;
 
-/// The sled tree name prefix of a stream's chunk trees: `'m' ++ P(stream)`.
-pub(crate) fn chunk_prefix(stream_prefix: &[u8]) -> Vec<u8> {
+/// Chunk trees named before session 6: `'m' ++ P(stream) ++ be(chunk key)`. Still read,
+/// and dropped when drained or when the stream is deleted, so a store written by an
+/// older image keeps working after a field upgrade; no new chunk gets such a name.
+fn legacy_chunk_prefix(stream_prefix: &[u8]) -> Vec<u8> {
     let mut n = Vec::with_capacity(stream_prefix.len() + 9);
     n.push(b'm');
     n.extend_from_slice(stream_prefix);
     n
+}
+
+/// Chunk trees are named `'c' ++ varint(tag) ++ varint(chunk key)`, where the tag is a
+/// number given to the stream when it gets its first chunk (tombs key `P(stream) ++
+/// 'i'`; the last tag given is under [`LAST_TAG`]). Why short names: sled 0.34 rewrites
+/// its whole table of tree names, an entry per tree, whenever one is created or dropped,
+/// so with a long backlog that table is most of what a new chunk writes. For stream
+/// "WA" an entry went from 18 to about 10 bytes; for longer stream names the saving is
+/// larger. Tags are never reused (a deleted stream's leftover trees cannot be taken for a
+/// new stream's), and varints are prefix-free, so one tag's names never start another's.
+const CHUNK: u8 = b'c';
+/// Tombs key of a stream's tag (after `P(stream)`).
+const TAG: u8 = b'i';
+/// Tombs key of the last tag given. No stream key is this short (`P` is 2 bytes + name).
+const LAST_TAG: &[u8] = &[0xff, 0xff];
+
+fn tag_prefix(tag: u64) -> Vec<u8> {
+    let mut n = vec![CHUNK];
+    batch::put_varint(&mut n, tag);
+    n
+}
+
+fn tag_key(stream_prefix: &[u8]) -> Vec<u8> {
+    let mut k = stream_prefix.to_vec();
+    k.push(TAG);
+    k
+}
+
+/// The chunk key a tree name stands for, if the name is one of this stream's chunks.
+fn chunk_key_of(name: &[u8], legacy: &[u8], tagged: Option<&[u8]>) -> Option<u64> {
+    if name.len() == legacy.len() + 8 && name.starts_with(legacy) {
+        return Some(seq_of(&name[legacy.len()..]));
+    }
+    let rest = name.strip_prefix(tagged?)?;
+    match batch::read_varint(rest) {
+        Some((key, n)) if n == rest.len() => Some(key),
+        _ => None,
+    }
+}
+
+/// `'c' ++ varint(tag)` of a stream, if it has been given a tag.
+pub(crate) fn stream_tag(
+    tombs: &sled::Tree,
+    stream_prefix: &[u8],
+) -> sled::Result<Option<Vec<u8>>> {
+    Ok(tombs
+        .get(tag_key(stream_prefix))?
+        .and_then(|v| batch::read_varint(&v))
+        .map(|(t, _)| tag_prefix(t)))
+}
+
+/// A stream's chunk trees (chunk key, tree name), in either naming.
+pub(crate) fn chunk_trees(
+    db: &sled::Db,
+    stream_prefix: &[u8],
+    tagged: Option<&[u8]>,
+) -> Vec<(u64, sled::IVec)> {
+    let legacy = legacy_chunk_prefix(stream_prefix);
+    db.tree_names()
+        .into_iter()
+        .filter_map(|n| chunk_key_of(&n, &legacy, tagged).map(|k| (k, n)))
+        .collect()
 }
 
 /// Page accesses that [`settle`] records: sled 0.34's LRU queues accesses per shard (page id
@@ -181,6 +245,8 @@ struct Inner {
     /// The last chunk's key, value bytes and batch count as appends left them (measured
     /// again when the last chunk is another one).
     tail: Option<(u64, usize, usize)>,
+    /// `'c' ++ varint(tag)`, once the stream has a tag (see [`CHUNK`]).
+    tagged: Option<Vec<u8>>,
 }
 
 impl Inner {
@@ -297,10 +363,33 @@ impl Log {
         Ok((bytes, batches))
     }
 
-    fn chunk_name(&self, key: u64) -> Vec<u8> {
-        let mut n = chunk_prefix(&self.prefix);
-        n.extend_from_slice(&be(key));
-        n
+    /// The name of a new chunk tree starting at `key`; gives the stream its tag first if
+    /// it has none (saved before the tree exists: sled recovers a prefix of its writes).
+    fn new_chunk_name(&self, inner: &mut Inner, key: u64) -> Result<Vec<u8>, StoreError> {
+        if inner.tagged.is_none() {
+            let last = self
+                .tombs
+                .update_and_fetch(LAST_TAG, |old| {
+                    let n = old.and_then(batch::read_varint).map_or(0, |(v, _)| v);
+                    let mut v = Vec::with_capacity(9);
+                    batch::put_varint(&mut v, n + 1);
+                    Some(v)
+                })
+                .map_err(self.err("give the stream a tag"))?;
+            let tag = last
+                .as_deref()
+                .and_then(batch::read_varint)
+                .map_or(1, |(v, _)| v);
+            let mut v = Vec::with_capacity(9);
+            batch::put_varint(&mut v, tag);
+            self.tombs
+                .insert(tag_key(&self.prefix), v)
+                .map_err(self.err("save the stream's tag"))?;
+            inner.tagged = Some(tag_prefix(tag));
+        }
+        let mut n = inner.tagged.clone().unwrap_or_default();
+        batch::put_varint(&mut n, key);
+        Ok(n)
     }
 
     /// The chunk trees that may hold batches with keys in `lo..=hi`, in order.
@@ -533,7 +622,7 @@ impl Log {
                 // first keeps it flat.
                 tree.clear().map_err(self.err("clear chunk"))?;
                 self.db
-                    .drop_tree(self.chunk_name(ck))
+                    .drop_tree(tree.name())
                     .map_err(self.err("drop chunk"))?;
                 inner.chunks.remove(&ck);
                 for key in keys {
@@ -570,13 +659,14 @@ impl Messages {
             cache: Mutex::new(None),
             settled_chunk: std::sync::atomic::AtomicU64::new(0),
         };
-        let mut inner = Inner::default();
-        let cp = chunk_prefix(&log.prefix);
-        for name in log.db.tree_names() {
-            if name.len() == cp.len() + 8 && name.starts_with(&cp) {
-                let tree = log.db.open_tree(&name).map_err(log.err("open chunk"))?;
-                inner.chunks.insert(seq_of(&name[cp.len()..]), tree);
-            }
+        let mut inner = Inner {
+            tagged: stream_tag(&log.tombs, &log.prefix)
+                .map_err(log.err("read the stream's tag"))?,
+            ..Inner::default()
+        };
+        for (key, name) in chunk_trees(&log.db, &log.prefix, inner.tagged.as_deref()) {
+            let tree = log.db.open_tree(&name).map_err(log.err("open chunk"))?;
+            inner.chunks.insert(key, tree);
         }
         let (mut last_seq, mut last_ts) = (0u64, 0i64);
         let mut first: Option<(u64, i64)> = None;
@@ -699,10 +789,11 @@ impl Messages {
             let (ck, tree, bytes, batches) = match tail {
                 Some(t) => t,
                 None => {
+                    let name = self.sh.new_chunk_name(&mut g, key)?;
                     let t = self
                         .sh
                         .db
-                        .open_tree(self.sh.chunk_name(key))
+                        .open_tree(name)
                         .map_err(self.sh.err("create chunk"))?;
                     g.chunks.insert(key, t.clone());
                     (key, t, 0, 0)

@@ -9,15 +9,17 @@
 //!
 //! * tree `streams`: `name` -> meta bytes.
 //! * tree `consumers`: `P(stream) ++ consumer` -> consumer bytes.
-//! * **chunk trees** `'m' ++ P(stream) ++ first_key_be`, one per run of at most 4
-//!   batches: `seq_be` -> one **batch value**, the messages of one `append` call (at
+//! * **chunk trees** `'c' ++ varint(tag) ++ varint(first_key)`, one per run of at most 4
+//!   batches (the stream's tag is a number in `tombs`; stores written before session 6
+//!   name them `'m' ++ P(stream) ++ first_key_be`, still read): `seq_be` -> one **batch value**, the messages of one `append` call (at
 //!   most 256 messages / 48 KiB, varint-packed, see `batch.rs`) keyed by its first seq.
 //!   Four appends plus the four removals of the clear before `drop_tree` stay below
 //!   sled's leaf consolidation (every 10 updates) and split (past 16 entries)
 //!   thresholds, so a batch value is written once instead of ~3 times.
 //! * tree `tombs`: `P(stream) ++ 't' ++ seq_be` -> the removed-record bitmap of a batch
 //!   (8..32 bytes); `P(stream) ++ 'f'` -> the floor: last_seq/last_ts, kept when the
-//!   batches holding them are gone (purged stream, `set_last_seq`).
+//!   batches holding them are gone (purged stream, `set_last_seq`); `P(stream) ++ 'i'`
+//!   -> the stream's tag (varint); `ff ff` -> the last tag given (tags are not reused).
 //!
 //! `P(stream)` is the name's length (u16 big-endian) then the name, so no stream's keys
 //! or tree names are a prefix of another's.
@@ -73,10 +75,13 @@
 //!
 //! | phase | msgs/s | page cache / payload | device / payload | size_on_disk | on disk / stored | RSS |
 //! |---|---|---|---|---|---|---|
-//! | append 1M x 256 B | 561k | 1.28 | 1.37 | 311 MB | 1.10 | 26 MiB |
-//! | remove 1M in order | 612k | 1.32 | 0.34 | 315 MB | (empty) | 25 MiB |
-//! | cycle 1 fill+drain | 616k / 641k | 2.99 | 1.73 | full 314, empty 318 MB | 1.11 | 27 MiB |
-//! | cycle 2 fill+drain | 607k / 634k | 2.87 | 1.64 | full 315, empty 318 MB | 1.11 | 27 MiB |
+//! | append 1M x 256 B | 516k | 1.22 | 1.34 | 296 MB | 1.04 | 26 MiB |
+//! | remove 1M in order | 619k | 1.22 | 0.28 | 299 MB | (empty) | 25 MiB |
+//! | cycle 1 fill+drain | 621k / 613k | 2.74 | 1.56 | full 298, empty 301 MB | 1.05 | 26 MiB |
+//! | cycle 2 fill+drain | 627k / 593k | 2.73 | 1.57 | full 300, empty 303 MB | 1.06 | 26 MiB |
+//!
+//! (Before chunk trees were named by tag: device append 1.37x, drain 0.34x, cycles
+//! 1.64-1.73x, on disk 1.10x.)
 //!
 //! 128 B payloads (1M): device append 1.49x, drain 0.46x, cycles 1.81x / 1.86x, on disk
 //! 1.00-1.02x, 25 MiB. 1 KiB (100k): append 1.10x, drain 0.11x, cycles 1.20-1.21x, on
@@ -100,9 +105,11 @@
 //! each, so the engine should pass whole group-commit batches. sled 0.34 rewrites its
 //! whole table of tree names whenever a chunk tree is created or dropped (one page, an
 //! entry per tree: a length byte, the name, the root page id), so wear per chunk grows
-//! with the backlog: 4M x 256 B appended 1.80x and drained 0.75x at the device (1.37x /
-//! 0.34x at 1M), a cycle 2.44x, 1.46x on disk, 36 MiB RSS. Extrapolated, a cycle crosses
-//! the 3x target at a backlog of about 6M x 256 B (1.5 GB). Recycling emptied chunk trees
+//! with the backlog. Short tag names halved that table: 4M x 256 B appended 1.55x and
+//! drained 0.53x at the device (1.80x / 0.75x with the old names), a cycle 2.00x (was
+//! 2.44x), 1.23x on disk (was 1.46x), 35 MiB RSS. Extrapolated, a cycle crosses the 3x
+//! target at a backlog of about 12M x 256 B (3 GB; about 1.5 GB with the old names).
+//! Recycling emptied chunk trees
 //! instead of dropping them was tried in a raw-sled model (examples were not kept): it
 //! saves the drop but not the first fill's creations, and an emptied tree's page keeps
 //! its old values' segments alive until sled next consolidates it (30-40% more space).
@@ -409,14 +416,13 @@ impl Store {
             .streams
             .remove(stream.as_bytes())
             .map_err(Self::stream_err("delete meta", stream))?;
-        let cp = messages::chunk_prefix(&p);
-        for name in self.sh.db.tree_names() {
-            if name.starts_with(&cp) {
-                self.sh
-                    .db
-                    .drop_tree(&name)
-                    .map_err(Self::stream_err("drop chunk", stream))?;
-            }
+        let tagged = messages::stream_tag(&self.sh.tombs, &p)
+            .map_err(Self::stream_err("read the stream's tag", stream))?;
+        for (_, name) in messages::chunk_trees(&self.sh.db, &p, tagged.as_deref()) {
+            self.sh
+                .db
+                .drop_tree(&name)
+                .map_err(Self::stream_err("drop chunk", stream))?;
         }
         for tree in [&self.sh.consumers, &self.sh.tombs] {
             let mut b = sled::Batch::default();

@@ -29,6 +29,13 @@ fn tmpdir(name: &str) -> PathBuf {
     d
 }
 
+/// The chunk trees of `stream`, in either naming.
+fn chunk_count(s: &Store, stream: &str) -> usize {
+    let p = prefix(stream).unwrap();
+    let tagged = messages::stream_tag(&s.sh.tombs, &p).unwrap();
+    messages::chunk_trees(&s.sh.db, &p, tagged.as_deref()).len()
+}
+
 /// sled releases its file lock from a background thread after the last handle is
 /// dropped, so an immediate reopen in the same process can find it still held.
 fn open(d: &Path) -> Store {
@@ -265,11 +272,15 @@ fn large_appends_split_and_batches_are_dropped_when_drained() {
         }
     }
     s.flush().unwrap();
-    assert!(
-        !s.sh.db.tree_names().iter().any(|n| n.starts_with(b"m")),
-        "every chunk tree is dropped"
-    );
-    assert_eq!(s.sh.tombs.len(), 1, "only the floor is left");
+    assert_eq!(chunk_count(&s, "S"), 0, "every chunk tree is dropped");
+    let p = prefix("S").unwrap();
+    let left: Vec<u8> =
+        s.sh.tombs
+            .scan_prefix(&p)
+            .keys()
+            .map(|k| k.unwrap()[p.len()])
+            .collect();
+    assert_eq!(left, b"fi", "only the floor and the stream's tag are left");
 }
 
 #[derive(Debug, Clone)]
@@ -409,12 +420,7 @@ fn drained_chunks_are_dropped_and_state_recovered() {
         }
     }
     s.flush().unwrap();
-    let chunks =
-        s.sh.db
-            .tree_names()
-            .iter()
-            .filter(|n| n.starts_with(b"m"))
-            .count();
+    let chunks = chunk_count(&s, "H");
     assert!(chunks <= 3, "{chunks} chunk trees hold the last 10 batches");
     let st = m.state();
     assert_eq!((st.msgs, st.first_seq, st.last_seq), (10, 691, 700));
@@ -541,4 +547,94 @@ fn range_reads_in_order_across_batches_skipping_removed_and_stops_at_limits() {
     assert_eq!(seqs(m.range(10, 100, one + 1).unwrap()), vec![10, 12]);
     assert!(m.range(31, 10, u64::MAX).unwrap().is_empty());
     assert!(m.range(1, 0, u64::MAX).unwrap().is_empty());
+}
+
+/// A store written before chunk trees were named by tag (`'m' ++ P(stream) ++ be(key)`,
+/// as a device upgraded in the field has it) is read, appended to, drained and deleted.
+#[test]
+fn chunks_named_the_old_way_still_load_drain_and_delete() {
+    let d = tmpdir("legacy");
+    {
+        let s = open(&d);
+        for (first, n) in [(1u64, 3u64), (4, 2)] {
+            let mut name = vec![b'm'];
+            name.extend_from_slice(&prefix("L").unwrap());
+            name.extend_from_slice(&first.to_be_bytes());
+            let t = s.sh.db.open_tree(name).unwrap();
+            let recs: Vec<StoredMsg> = (first..first + n).map(|i| msg(i, "l.x", b"old")).collect();
+            t.insert(
+                first.to_be_bytes(),
+                batch::encode(recs.iter().map(batch::rec_of)),
+            )
+            .unwrap();
+        }
+        s.flush().unwrap();
+    }
+    let s = open(&d);
+    let m = s.messages("L").unwrap();
+    let st = m.state();
+    assert_eq!((st.msgs, st.first_seq, st.last_seq), (5, 1, 5));
+    assert_eq!(m.get(4).unwrap().unwrap().payload, b"old");
+    // Bigger than a chunk holds, so it cannot join the last old chunk.
+    let big = vec![b'n'; 200 * 1024];
+    m.append(&[msg(6, "l.x", &big)]).unwrap();
+    assert_eq!(chunk_count(&s, "L"), 3, "two old chunks and one new");
+    let tagged = messages::stream_tag(&s.sh.tombs, &prefix("L").unwrap()).unwrap();
+    assert!(tagged.is_some(), "the new chunk gave the stream a tag");
+    for i in 1..=3 {
+        assert!(m.remove(i).unwrap());
+    }
+    s.flush().unwrap();
+    assert_eq!(chunk_count(&s, "L"), 2, "the drained old chunk is dropped");
+    drop((m, s));
+    let s = open(&d);
+    let m = s.messages("L").unwrap();
+    let st = m.state();
+    assert_eq!((st.msgs, st.first_seq, st.last_seq), (3, 4, 6));
+    assert_eq!(m.get(6).unwrap().unwrap().payload, big);
+    s.delete_stream("L").unwrap();
+    assert_eq!(chunk_count(&s, "L"), 0);
+    let mut names: Vec<String> =
+        s.sh.db
+            .tree_names()
+            .iter()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["__sled__default", "consumers", "streams", "tombs"],
+        "no chunk tree of either naming is left"
+    );
+}
+
+/// Tags are never reused: a stream deleted and created again (or another stream) does
+/// not take the old one's chunks, and one tag's names never match another's.
+#[test]
+fn a_recreated_stream_gets_a_new_tag_and_streams_keep_their_own_chunks() {
+    let s = Store::memory().unwrap();
+    let a = s.messages("A").unwrap();
+    let b = s.messages("B").unwrap();
+    // Enough streams that tags need two varint bytes, so prefix-freeness is exercised.
+    for i in 0..130 {
+        let name = format!("X{i}");
+        s.messages(&name)
+            .unwrap()
+            .append(&[msg(1, "x", b"x")])
+            .unwrap();
+        s.delete_stream(&name).unwrap();
+    }
+    a.append(&[msg(1, "a", b"a1")]).unwrap();
+    b.append(&[msg(1, "b", b"b1"), msg(2, "b", b"b2")]).unwrap();
+    let tag_a = messages::stream_tag(&s.sh.tombs, &prefix("A").unwrap()).unwrap();
+    s.delete_stream("A").unwrap();
+    let a = s.messages("A").unwrap();
+    assert_eq!(a.state(), MsgsState::default());
+    a.append(&[msg(1, "a", b"again")]).unwrap();
+    let tag_a2 = messages::stream_tag(&s.sh.tombs, &prefix("A").unwrap()).unwrap();
+    assert_ne!(tag_a, tag_a2);
+    assert_eq!(chunk_count(&s, "A"), 1);
+    assert_eq!(chunk_count(&s, "B"), 1);
+    assert_eq!(a.get(1).unwrap().unwrap().payload, b"again");
+    assert_eq!(b.state().msgs, 2);
 }
