@@ -119,6 +119,21 @@ pub fn to_go_json<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
 }
 
 /// A JSON string literal with Go escaping (for hand-built payloads such as the PubAck).
+/// Appends `s` as Go's encoding/json writes it; names without anything to escape (the
+/// usual case) are copied as they are.
+fn push_go_json_string(out: &mut Vec<u8>, s: &str) {
+    let plain = s
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&'));
+    if plain {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(&to_go_json(s));
+    }
+}
+
 pub fn go_json_string(s: &str) -> String {
     String::from_utf8(to_go_json(s)).expect("JSON is UTF-8")
 }
@@ -1775,20 +1790,25 @@ impl PubAck {
         if self.error.is_some() {
             return to_go_json(self);
         }
-        let mut s = String::with_capacity(48);
-        s.push_str("{\"stream\":");
-        s.push_str(&go_json_string(&self.stream));
-        if !self.domain.is_empty() {
-            s.push_str(", \"domain\":");
-            s.push_str(&go_json_string(&self.domain));
+        PubAck::encode_ok(&self.stream, &self.domain, self.seq, self.duplicate)
+    }
+
+    /// A success PubAck's bytes, written at once: this is one per acked publish.
+    pub fn encode_ok(stream: &str, domain: &str, seq: u64, duplicate: bool) -> Vec<u8> {
+        use std::io::Write;
+        let mut s = Vec::with_capacity(32 + stream.len() + domain.len());
+        s.extend_from_slice(b"{\"stream\":");
+        push_go_json_string(&mut s, stream);
+        if !domain.is_empty() {
+            s.extend_from_slice(b", \"domain\":");
+            push_go_json_string(&mut s, domain);
         }
-        s.push_str(", \"seq\":");
-        s.push_str(&self.seq.to_string());
-        if self.duplicate {
-            s.push_str(",\"duplicate\": true");
+        let _ = write!(s, ", \"seq\":{seq}");
+        if duplicate {
+            s.extend_from_slice(b",\"duplicate\": true");
         }
-        s.push('}');
-        s.into_bytes()
+        s.push(b'}');
+        s
     }
 }
 
@@ -2437,6 +2457,21 @@ mod tests {
             PubAck::err("FULL", ApiError::store_failed(MAX_MSGS_EXCEEDED)).encode(),
             br#"{"error":{"code":503,"err_code":10077,"description":"maximum messages exceeded"},"stream":"FULL","seq":0}"#
         );
+        // Names with something to escape take Go's encoding; plain ones are copied.
+        for name in [
+            "a<b",
+            "q\"x",
+            "tab\there",
+            "caf\u{e9}",
+            "del\u{7f}",
+            "\u{2028}",
+            "plain_Name-1",
+        ] {
+            let mut want = b"{\"stream\":".to_vec();
+            want.extend_from_slice(&to_go_json(name));
+            want.extend_from_slice(b", \"seq\":7}");
+            assert_eq!(PubAck::encode_ok(name, "", 7, false), want, "{name:?}");
+        }
         // Both PubAck forms parse back.
         let a: PubAck =
             serde_json::from_str(r#"{"stream":"S", "seq":2,"duplicate": true}"#).unwrap();

@@ -40,7 +40,7 @@ pub fn error_response(kind: &str, e: &ApiError) -> Vec<u8> {
 }
 
 pub fn pub_ack(stream: &str, seq: u64, duplicate: bool, domain: Option<&str>) -> Vec<u8> {
-    PubAck::ok(stream, seq, domain.unwrap_or(""), duplicate).encode()
+    PubAck::encode_ok(stream, domain.unwrap_or(""), seq, duplicate)
 }
 
 pub fn pub_ack_error(stream: &str, e: &ApiError) -> Vec<u8> {

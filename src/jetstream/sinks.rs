@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc;
 
 use crate::router::{Delivered, Message, Sink};
@@ -66,20 +66,30 @@ impl Sink for Catcher {
 
     fn deliver(&self, _: &[u8], msg: &Message<'_>) -> Delivered {
         let to = msg.via.unwrap_or(msg.subject);
-        let subject = match &self.domain_prefix {
-            Some(p) if to.starts_with(p) => {
-                let mut s = b"$JS.API.".to_vec();
-                s.extend_from_slice(&to[p.len()..]);
-                Bytes::from(s)
-            }
-            _ => Bytes::copy_from_slice(to),
+        let (head, rest): (&[u8], &[u8]) = match &self.domain_prefix {
+            Some(p) if to.starts_with(p) => (b"$JS.API.", &to[p.len()..]),
+            _ => (b"", to),
         };
+        // One allocation for all four parts (the engine copies what it stores anyway):
+        // malloc and free were a fifth of edgeleaf's CPU in the acked-publish profile.
+        let reply = msg.reply.unwrap_or_default();
+        let headers = msg.headers.unwrap_or_default();
+        let mut buf = BytesMut::with_capacity(
+            head.len() + rest.len() + reply.len() + headers.len() + msg.payload.len(),
+        );
+        for part in [head, rest, reply, headers, msg.payload] {
+            buf.extend_from_slice(part);
+        }
+        let all = buf.freeze();
+        let s_end = head.len() + rest.len();
+        let r_end = s_end + reply.len();
+        let h_end = r_end + headers.len();
         let item = Incoming {
             kind: self.kind.clone(),
-            subject,
-            reply: msg.reply.map(Bytes::copy_from_slice),
-            headers: msg.headers.map(Bytes::copy_from_slice),
-            payload: Bytes::copy_from_slice(msg.payload),
+            subject: all.slice(..s_end),
+            reply: msg.reply.map(|_| all.slice(s_end..r_end)),
+            headers: msg.headers.map(|_| all.slice(r_end..h_end)),
+            payload: all.slice(h_end..),
         };
         // A full queue means JetStream is far behind: the publisher gets no PubAck and
         // retries, as with an overloaded nats-server.
