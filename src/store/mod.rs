@@ -45,10 +45,10 @@
 //!
 //! sled itself keeps what its LRU does not evict, and sled 0.34 evicts only when one of
 //! the LRU's 256 shards has queued 64 page accesses: without help it kept nearly every
-//! page written (142 MiB after 1M x 256 B, whatever the cache size). After each append
-//! and each batch read from disk the store reads the chunk's pages 64 times
-//! (`messages::settle`), so sled evicts down to its capacity, keeping the newest page of
-//! each shard. Batches close at 48 KiB, so a chunk page is at most ~200 KiB and those
+//! page written (142 MiB after 1M x 256 B, whatever the cache size). Once a chunk is
+//! written for good (the next one starts) and whenever a reader moves to another chunk,
+//! the store reads the chunk's pages 64 times (`messages::settle`), so sled evicts down
+//! to its capacity, keeping the newest page of each shard. Batches close at 48 KiB, so a chunk page is at most ~200 KiB and those
 //! newest pages stay small: whole-process RSS after 1M x 256 B is 26 MiB with a 4, 16 or
 //! 64 MiB cache (25 MiB for 128 B, 14 MiB for 64 B with 4 MiB).
 //!
