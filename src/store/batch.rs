@@ -71,6 +71,13 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// `v` as a varint of its own.
+pub(crate) fn varint(v: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(10);
+    put_varint(&mut out, v);
+    out
+}
+
 /// The varint at the start of `d` and the bytes it took.
 pub(crate) fn read_varint(d: &[u8]) -> Option<(u64, usize)> {
     let mut r = Reader { d, at: 0 };

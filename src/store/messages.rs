@@ -375,23 +375,14 @@ impl Log {
     /// it has none (saved before the tree exists: sled recovers a prefix of its writes).
     fn new_chunk_name(&self, inner: &mut Inner, key: u64) -> Result<Vec<u8>, StoreError> {
         if inner.tagged.is_none() {
-            let last = self
+            let last_tag = |v: Option<&[u8]>| v.and_then(batch::read_varint).map_or(0, |(t, _)| t);
+            let tag = self
                 .tombs
-                .update_and_fetch(LAST_TAG, |old| {
-                    let n = old.and_then(batch::read_varint).map_or(0, |(v, _)| v);
-                    let mut v = Vec::with_capacity(9);
-                    batch::put_varint(&mut v, n + 1);
-                    Some(v)
-                })
+                .update_and_fetch(LAST_TAG, |old| Some(batch::varint(last_tag(old) + 1)))
                 .map_err(self.err("give the stream a tag"))?;
-            let tag = last
-                .as_deref()
-                .and_then(batch::read_varint)
-                .map_or(1, |(v, _)| v);
-            let mut v = Vec::with_capacity(9);
-            batch::put_varint(&mut v, tag);
+            let tag = last_tag(tag.as_deref());
             self.tombs
-                .insert(tag_key(&self.prefix), v)
+                .insert(tag_key(&self.prefix), batch::varint(tag))
                 .map_err(self.err("save the stream's tag"))?;
             inner.tagged = Some(tag_prefix(tag));
         }
