@@ -20,7 +20,7 @@ use super::respond;
 use super::sinks::{Catcher, Incoming, Kind};
 use crate::router::{Account, FlushList, Message, Origin, Subscription};
 use crate::server::Server;
-use crate::store::{Messages, Store, StoreError, StoredMsg};
+use crate::store::{Messages, Record, Store, StoreError, StoredMsg};
 use crate::subject;
 
 /// Most publishes written per group commit.
@@ -93,16 +93,7 @@ impl JsAccount {
     }
 
     async fn control(&self, kind: Kind) {
-        let _ = self
-            .tx
-            .send(Incoming {
-                kind,
-                subject: Bytes::new(),
-                reply: None,
-                headers: None,
-                payload: Bytes::new(),
-            })
-            .await;
+        let _ = self.tx.send(Incoming::control(kind, b"")).await;
     }
 
     /// Subscribes the API subjects: `$JS.API.>`, and `$JS.<domain>.API.>` when a domain is
@@ -169,6 +160,32 @@ impl Stream {
     }
 }
 
+/// An accepted publish waiting for the group commit: the buffer it arrived in (its
+/// subject made text), with the seq and time it is stored under.
+struct Staged {
+    seq: u64,
+    time_ns: i64,
+    msg: Incoming,
+}
+
+impl Record for Staged {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn time_ns(&self) -> i64 {
+        self.time_ns
+    }
+    fn subject(&self) -> &str {
+        self.msg.subject_str()
+    }
+    fn headers(&self) -> Option<&[u8]> {
+        self.msg.headers()
+    }
+    fn payload(&self) -> &[u8] {
+        self.msg.payload()
+    }
+}
+
 struct Stream {
     config: StreamConfig,
     created: SystemTime,
@@ -180,7 +197,10 @@ struct Stream {
     memory: bool,
     /// Accepted publishes waiting for the group commit: the store takes them as one batch
     /// (one value per batch is what keeps write amplification low).
-    staged: Vec<StoredMsg>,
+    staged: Vec<Staged>,
+    /// Sum of `size() - 16` over `staged`: what the byte limits count before the commit
+    /// (summed once per publish, not over the whole stage each time).
+    staged_bytes: u64,
     /// The `Nats-Msg-Id` of the last publish that had one (`Nats-Expected-Last-Msg-Id`).
     last_msg_id: Option<String>,
     /// Random per creation; the uplink's message ids carry it (see `feed`).
@@ -420,6 +440,7 @@ impl Engine {
                 consumers: BTreeMap::new(),
                 memory: false,
                 staged: Vec::new(),
+                staged_bytes: 0,
                 last_msg_id: None,
                 incarnation,
                 uplinked: false,
@@ -483,7 +504,11 @@ impl Engine {
             stream.subs.push(sub);
         };
         for subj in subjects {
-            internal(Kind::Stream(name.clone()), subj, format!("stream.{name}"));
+            internal(
+                Kind::Stream(name.as_str().into()),
+                subj,
+                format!("stream.{name}"),
+            );
         }
         internal(
             Kind::Ack,
@@ -711,15 +736,16 @@ impl Engine {
     /// Handles a batch in arrival order, but publishes share one flush: their PubAcks go
     /// out after it, before anything else that came later is answered.
     fn process(&mut self, batch: &mut Vec<Incoming>) {
-        let mut acks: Vec<Acked> = Vec::new();
+        let mut acks: Vec<Acked> = Vec::with_capacity(batch.len());
         let mut touched: Vec<String> = Vec::new();
         for m in batch.drain(..) {
             match &m.kind {
                 Kind::Stream(name) => {
-                    if let Some(a) = self.store_publish(name, &m) {
+                    let name = name.clone();
+                    if let Some(a) = self.store_publish(&name, m) {
                         acks.push(a);
-                        if !touched.contains(name) {
-                            touched.push(name.clone());
+                        if !touched.iter().any(|t| **t == *name) {
+                            touched.push(name.to_string());
                         }
                     }
                 }
@@ -741,8 +767,8 @@ impl Engine {
                     self.commit(&mut acks);
                     self.on_forwarded(name, *seq);
                 }
-                Kind::FlowControl => self.on_flow_control(&m.subject),
-                Kind::Interest => self.on_interest(&m.subject),
+                Kind::FlowControl => self.on_flow_control(m.subject()),
+                Kind::Interest => self.on_interest(m.subject()),
             }
         }
         self.commit(&mut acks);
@@ -761,14 +787,17 @@ impl Engine {
             if stream.staged.is_empty() {
                 continue;
             }
-            let batch = std::mem::take(&mut stream.staged);
+            // The next stage is about as large as this one: no regrowing it publish by publish.
+            let hint = stream.staged.len();
+            let batch = std::mem::replace(&mut stream.staged, Vec::with_capacity(hint));
+            stream.staged_bytes = 0;
             if let Err(e) = stream.msgs.append(&batch) {
                 // Not stored: its publishers get no PubAck and retry.
                 error!("JetStream stream {name:?}: store failed: {e}");
                 failed = true;
                 continue;
             }
-            let mut subjects: Vec<&str> = batch.iter().map(|m| m.subject.as_str()).collect();
+            let mut subjects: Vec<&str> = batch.iter().map(Record::subject).collect();
             subjects.sort_unstable();
             subjects.dedup();
             for subj in &subjects {
@@ -781,7 +810,7 @@ impl Engine {
                     if !stream
                         .consumers
                         .values()
-                        .any(|c| takes(&c.config.filter_subject, &m.subject))
+                        .any(|c| takes(&c.config.filter_subject, m.subject()))
                     {
                         let _ = stream.msgs.remove(m.seq);
                     }
@@ -849,8 +878,7 @@ impl Engine {
     }
 
     /// Stores one publish, or answers why not. Returns the PubAck to send after the flush.
-    fn store_publish(&mut self, name: &str, m: &Incoming) -> Option<Acked> {
-        let reply = m.reply.clone();
+    fn store_publish(&mut self, name: &str, mut m: Incoming) -> Option<Acked> {
         let acc = self.acc.clone();
         let domain = acc.domain.as_deref();
         let memory = self.streams.get(name)?.memory;
@@ -864,30 +892,28 @@ impl Engine {
                 .streams
                 .values()
                 .filter(|s| s.memory == memory)
-                .map(|s| {
-                    s.bytes()
-                        + s.staged
-                            .iter()
-                            .map(|m| m.size() - 16 + s.extra_per_msg())
-                            .sum::<u64>()
-                })
+                .map(|s| s.bytes() + s.staged_bytes + s.staged.len() as u64 * s.extra_per_msg())
                 .sum(),
             None => 0,
         };
         let stream = self.streams.get_mut(name)?;
         let no_ack = stream.config.no_ack;
-        let stream_name = stream.config.name.clone();
-        let ack_to = if no_ack { None } else { reply.clone() };
+        let ack_to = if no_ack {
+            None
+        } else {
+            m.reply().map(Bytes::copy_from_slice)
+        };
         let fail = |e: ApiError| -> Option<Acked> {
             Some(Acked {
                 reply: ack_to.clone(),
-                body: respond::pub_ack_error(&stream_name, &e),
+                body: respond::pub_ack_error(name, &e),
                 file: !memory,
             })
         };
-        let subject = String::from_utf8_lossy(&m.subject).into_owned();
-        let headers = m.headers.as_deref();
-        let size = m.subject.len() + m.payload.len() + headers.map_or(0, <[u8]>::len);
+        m.make_subject_text();
+        let subject = m.subject_str();
+        let headers = m.headers();
+        let size = subject.len() + m.payload().len() + headers.map_or(0, <[u8]>::len);
         if stream.config.max_msg_size > 0 && size as i64 > i64::from(stream.config.max_msg_size) {
             return fail(ApiError::message_too_large());
         }
@@ -918,7 +944,7 @@ impl Engine {
             }
         }
         if let Some(want) = hdr("Nats-Expected-Last-Subject-Sequence") {
-            let last = match stream.staged.iter().rev().find(|m| m.subject == subject) {
+            let last = match stream.staged.iter().rev().find(|m| m.subject() == subject) {
                 Some(m) => m.seq,
                 None => stream
                     .msgs
@@ -954,11 +980,8 @@ impl Engine {
         // Limits that refuse instead of making room (discard new).
         let discard_new = stream.config.discard == api::DiscardPolicy::New;
         if discard_new {
-            let staged_bytes: u64 = stream
-                .staged
-                .iter()
-                .map(|m| m.size() - 16 + stream.extra_per_msg())
-                .sum();
+            let staged_bytes =
+                stream.staged_bytes + stream.staged.len() as u64 * stream.extra_per_msg();
             let full_msgs =
                 stream.config.max_msgs > 0 && state.msgs as i64 >= stream.config.max_msgs;
             let full_bytes = stream.config.max_bytes > 0
@@ -971,11 +994,11 @@ impl Engine {
                 return fail(ApiError::store_failed(api::MAX_BYTES_EXCEEDED));
             }
             if stream.config.max_msgs_per_subject > 0
-                && (stream.msgs.subject_count(&subject)
+                && (stream.msgs.subject_count(subject)
                     + stream
                         .staged
                         .iter()
-                        .filter(|m| m.subject == subject)
+                        .filter(|m| m.subject() == subject)
                         .count() as u64) as i64
                     >= stream.config.max_msgs_per_subject
             {
@@ -983,14 +1006,12 @@ impl Engine {
             }
         }
         let seq = state.last_seq + 1;
-        let stored = StoredMsg {
+        stream.staged_bytes += size as u64;
+        stream.staged.push(Staged {
             seq,
             time_ns: now,
-            subject,
-            headers: headers.map(<[u8]>::to_vec),
-            payload: m.payload.to_vec(),
-        };
-        stream.staged.push(stored);
+            msg: m,
+        });
         if let Some(id) = msg_id {
             stream.dedupe.insert(&id, seq, now);
             stream.last_msg_id = Some(id);
@@ -1005,7 +1026,7 @@ impl Engine {
     /// Applies an ack; returns the stream whose consumers may now deliver more.
     fn on_ack(&mut self, m: &Incoming) -> Option<String> {
         // $JS.ACK.<stream>.<consumer>.<deliveries>.<stream seq>.<consumer seq>.<ts>.<pending>
-        let text = String::from_utf8_lossy(&m.subject).into_owned();
+        let text = m.subject_text();
         let parts: Vec<&str> = text.split('.').collect();
         if parts.len() < 9 {
             return None;
@@ -1018,7 +1039,7 @@ impl Engine {
         ) else {
             return None;
         };
-        let body = m.payload.as_ref();
+        let body = m.payload();
         let stream = self.streams.get_mut(sname)?;
         let retention = stream.config.retention;
         let c = stream.consumers.get_mut(cname)?;
@@ -1072,12 +1093,12 @@ impl Engine {
         if let Some(kind) = advisory {
             self.delivery_advisory(kind, sname, &cname, cseq, seq, deliveries);
         }
-        if let (Some(body), Some(r)) = (next, m.reply.clone()) {
-            self.next_request(sname, &cname, &r, &body);
-        } else if let Some(r) = &m.reply {
+        if let (Some(body), Some(r)) = (next, m.reply()) {
+            self.next_request(sname, &cname, &Bytes::copy_from_slice(r), &body);
+        } else if let Some(r) = m.reply() {
             // An ack that asks for confirmation gets an empty reply once it is applied
             // and durable (after this round's save and flush).
-            self.confirms.push(r.clone());
+            self.confirms.push(Bytes::copy_from_slice(r));
         }
         Some(sname.to_string())
     }
@@ -1443,16 +1464,16 @@ impl Engine {
     // ---- the API ---------------------------------------------------------------------
 
     fn api(&mut self, m: &Incoming) {
-        let subject = String::from_utf8_lossy(&m.subject).into_owned();
+        let subject = m.subject_text();
         let Some(op) = subject.strip_prefix("$JS.API.") else {
             return;
         };
 
         // nats-server answers nothing without a reply subject.
-        let Some(reply) = m.reply.clone() else {
+        let Some(reply) = m.reply().map(Bytes::copy_from_slice) else {
             return;
         };
-        let body = m.payload.as_ref();
+        let body = m.payload();
         let tokens: Vec<&str> = op.split('.').collect();
         let result: Option<(&str, Result<Vec<u8>, ApiError>)> = match tokens.as_slice() {
             ["INFO"] => Some(("account_info_response", Ok(self.account_info()))),
@@ -1625,6 +1646,7 @@ impl Engine {
             consumers: BTreeMap::new(),
             memory,
             staged: Vec::new(),
+            staged_bytes: 0,
             last_msg_id: None,
             incarnation: meta.incarnation,
             uplinked: false,

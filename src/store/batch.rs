@@ -12,7 +12,7 @@
 //! A record costs its bytes plus 5..10 bytes (32 with fixed-width fields: 15% more
 //! written for 128-byte payloads). A view decodes the record table once.
 
-use super::StoredMsg;
+use super::{Record, StoredMsg};
 
 /// The most messages one batch value holds (so a tombstone bitmap is at most 32 bytes).
 pub(crate) const MAX_BATCH_MSGS: usize = 256;
@@ -201,13 +201,13 @@ pub(crate) fn encode<'r>(recs: impl ExactSizeIterator<Item = Rec<'r>> + Clone) -
     out
 }
 
-pub(crate) fn rec_of(m: &StoredMsg) -> Rec<'_> {
+pub(crate) fn rec_of<M: Record>(m: &M) -> Rec<'_> {
     Rec {
-        seq: m.seq,
-        time_ns: m.time_ns,
-        subject: &m.subject,
-        headers: m.headers.as_deref(),
-        payload: &m.payload,
+        seq: m.seq(),
+        time_ns: m.time_ns(),
+        subject: m.subject(),
+        headers: m.headers(),
+        payload: m.payload(),
     }
 }
 

@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use sled::Transactional;
 
 use super::batch::{self, BatchView, Rec, Tomb, MAX_BATCH_BYTES, MAX_BATCH_MSGS};
-use super::{prefix, MsgsState, StoreError, StoredMsg};
+use super::{prefix, MsgsState, Record, StoreError, StoredMsg};
 
 const TOMB: u8 = b't';
 const FLOOR: u8 = b'f';
@@ -742,21 +742,21 @@ impl Messages {
     /// Appends messages with increasing seqs (each > last_seq). Stored as one value per
     /// 256 messages / 48 KiB, so callers should pass whole group-commit batches. Not
     /// durable until [`super::Store::flush`].
-    pub fn append(&self, batch: &[StoredMsg]) -> Result<(), StoreError> {
+    pub fn append<M: Record>(&self, batch: &[M]) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
         }
         let mut g = self.lock()?;
         let mut last = g.state.last_seq;
         for m in batch {
-            if m.seq <= last {
+            if m.seq() <= last {
                 return Err(StoreError::OutOfOrder {
                     stream: self.sh.stream.clone(),
-                    seq: m.seq,
+                    seq: m.seq(),
                     last_seq: last,
                 });
             }
-            last = m.seq;
+            last = m.seq();
         }
         let mut start = 0;
         while start < batch.len() {
@@ -770,7 +770,7 @@ impl Messages {
                 end += 1;
             }
             let part = &batch[start..end];
-            let key = part[0].seq;
+            let key = part[0].seq();
             let value = batch::encode(part.iter().map(batch::rec_of));
             let len = value.len();
             let tail = match g.chunks.iter().next_back() {
@@ -808,12 +808,12 @@ impl Messages {
         }
         for m in batch {
             if g.state.msgs == 0 {
-                g.state.first_seq = m.seq;
-                g.state.first_ts = m.time_ns;
+                g.state.first_seq = m.seq();
+                g.state.first_ts = m.time_ns();
             }
-            g.count_in(&m.subject, m.size());
-            g.state.last_seq = m.seq;
-            g.state.last_ts = m.time_ns;
+            g.count_in(m.subject(), m.size());
+            g.state.last_seq = m.seq();
+            g.state.last_ts = m.time_ns();
         }
         Ok(())
     }

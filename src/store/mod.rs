@@ -183,6 +183,40 @@ impl StoredMsg {
     }
 }
 
+/// A message to append, as borrowed parts: the caller stores the buffers it already has,
+/// without building a [`StoredMsg`] (JetStream's staged publishes keep the buffer their
+/// publish arrived in).
+pub trait Record {
+    fn seq(&self) -> u64;
+    /// Unix time in nanoseconds.
+    fn time_ns(&self) -> i64;
+    fn subject(&self) -> &str;
+    fn headers(&self) -> Option<&[u8]>;
+    fn payload(&self) -> &[u8];
+    /// See [`msg_size`].
+    fn size(&self) -> u64 {
+        msg_size(self.subject(), self.headers(), self.payload())
+    }
+}
+
+impl Record for StoredMsg {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn time_ns(&self) -> i64 {
+        self.time_ns
+    }
+    fn subject(&self) -> &str {
+        &self.subject
+    }
+    fn headers(&self) -> Option<&[u8]> {
+        self.headers.as_deref()
+    }
+    fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+}
+
 /// The size a message counts for: `subject.len() + headers.len() + payload.len() + 16`
 /// (the 16 stands for the seq and timestamp; nats-server's file store counts a similar
 /// fixed overhead per record).

@@ -72,13 +72,7 @@ impl InterestWatcher for DeliverWatch {
             return;
         }
         // A full queue drops the note; the task's once-a-second look catches up.
-        let _ = self.tx.try_send(Incoming {
-            kind: Kind::Interest,
-            subject: Bytes::copy_from_slice(subject),
-            reply: None,
-            headers: None,
-            payload: Bytes::new(),
-        });
+        let _ = self.tx.try_send(Incoming::control(Kind::Interest, subject));
     }
 }
 
