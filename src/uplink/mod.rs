@@ -123,11 +123,12 @@ pub fn start(server: &Arc<Server>) -> Vec<Arc<Uplink>> {
 /// What comes back on the uplink's inbox.
 #[derive(Debug)]
 enum Reply {
-    /// A PubAck (or error) for the message with this local seq.
+    /// The cloud's answer for the message with this local seq: Ok when it stored the
+    /// message in the expected stream, else why not. Checked as it arrives, on the link's
+    /// task, so a PubAck is never copied.
     Ack {
         seq: u64,
-        headers: Option<Bytes>,
-        payload: Bytes,
+        stored: Result<(), String>,
     },
     /// The answer to API request number `id`.
     Api { id: u64, payload: Bytes },
@@ -156,6 +157,8 @@ pub fn rejected_subject(stream: &str) -> String {
 struct Inbox {
     cid: u64,
     prefix: Vec<u8>,
+    /// The cloud stream PubAcks must name.
+    cloud_stream: String,
     tx: mpsc::UnboundedSender<Reply>,
 }
 
@@ -173,8 +176,7 @@ impl Sink for Inbox {
         let reply = match text.split_once('.') {
             Some(("a", n)) => n.parse().ok().map(|seq| Reply::Ack {
                 seq,
-                headers: msg.headers.map(Bytes::copy_from_slice),
-                payload: Bytes::copy_from_slice(msg.payload),
+                stored: wire::pub_ack(msg.headers, msg.payload, &self.cloud_stream),
             }),
             Some(("q", n)) => n.parse().ok().map(|id| Reply::Api {
                 id,
@@ -282,6 +284,7 @@ async fn run(server: Arc<Server>, up: Arc<Uplink>, remote: Arc<Remote>, js: Arc<
     let sink = Arc::new(Inbox {
         cid: server.next_cid(),
         prefix: format!("{inbox}.").into_bytes(),
+        cloud_stream: up.cfg.cloud_stream.clone(),
         tx,
     });
     // In the remote's account: that is where the hub's answers arrive, and the interest
@@ -823,8 +826,8 @@ impl Forwarder {
                         replies.push(r);
                     }
                     for r in replies {
-                        let (seq, headers, payload) = match r {
-                            Reply::Ack { seq, headers, payload } => (seq, headers, payload),
+                        let (seq, stored) = match r {
+                            Reply::Ack { seq, stored } => (seq, stored),
                             Reply::Skip { reply, .. } => {
                                 self.not_blocked(reply);
                                 continue;
@@ -834,7 +837,7 @@ impl Forwarder {
                         if !inflight.contains_key(&seq) {
                             continue;
                         }
-                        match wire::pub_ack(headers.as_deref(), &payload, &cfg.cloud_stream) {
+                        match stored {
                             Ok(()) => {
                                 if let Some((size, _)) = inflight.remove(&seq) {
                                     bytes_in_flight -= size;

@@ -131,6 +131,36 @@ pub fn pub_ack_of(headers: Option<&[u8]>, payload: &[u8]) -> Result<(String, u64
     }
 }
 
+/// The common case of [`pub_ack`] without a JSON parse: nats-server writes a PubAck as
+/// `{"stream":"<name>", "seq":<n>` or, from a cloud with a JetStream domain,
+/// `{"stream":"<name>", "domain":"<domain>", "seq":<n>`, then optional fields; an error
+/// never starts so. False means "parse it properly", not "refused". (A domain cloud's acks
+/// all took the JSON parse before: 5% of the edge's CPU in the drain.)
+fn plain_pub_ack(payload: &[u8], expected_stream: &str) -> bool {
+    let Some(mut rest) = payload
+        .strip_prefix(b"{\"stream\":\"")
+        .and_then(|r| r.strip_prefix(expected_stream.as_bytes()))
+        .and_then(|r| r.strip_prefix(b"\""))
+    else {
+        return false;
+    };
+    if let Some(r) = rest.strip_prefix(b", \"domain\":\"") {
+        // A domain with an escape in it takes the parse.
+        let Some(end) = r.iter().position(|&c| c == b'"' || c == b'\\') else {
+            return false;
+        };
+        if r[end] != b'"' {
+            return false;
+        }
+        rest = &r[end + 1..];
+    }
+    let Some(rest) = rest.strip_prefix(b", \"seq\":") else {
+        return false;
+    };
+    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    digits > 0 && matches!(rest.get(digits), Some(b'}' | b','))
+}
+
 /// Checks a PubAck: Ok when the cloud stored the message (or already had it) in the
 /// expected stream; Err with the cloud's reason otherwise.
 pub fn pub_ack(
@@ -138,19 +168,8 @@ pub fn pub_ack(
     payload: &[u8],
     expected_stream: &str,
 ) -> Result<(), String> {
-    // The common case without a JSON parse: nats-server writes a PubAck as
-    // `{"stream":"<name>", "seq":<n>` and then optional fields; an error never starts so.
-    if headers.is_none() {
-        if let Some(rest) = payload
-            .strip_prefix(b"{\"stream\":\"")
-            .and_then(|r| r.strip_prefix(expected_stream.as_bytes()))
-            .and_then(|r| r.strip_prefix(b"\", \"seq\":"))
-        {
-            let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-            if digits > 0 && matches!(rest.get(digits), Some(b'}' | b',')) {
-                return Ok(());
-            }
-        }
+    if headers.is_none() && plain_pub_ack(payload, expected_stream) {
+        return Ok(());
     }
     match pub_ack_of(headers, payload) {
         Ok((s, _)) if s == expected_stream => Ok(()),
@@ -261,6 +280,39 @@ mod tests {
         );
         assert!(pub_ack(None, br#"{"stream":"S", "seq":}"#, "S").is_err());
         assert!(pub_ack(None, br#"{"stream":"SS", "seq":3}"#, "S").is_err());
+    }
+
+    #[test]
+    fn the_plain_pub_ack_path_takes_nats_servers_acks_with_and_without_a_domain() {
+        // The bytes nats-server 2.9.10 writes (the jetstream tests compare ours to them).
+        assert!(plain_pub_ack(br#"{"stream":"U", "seq":7}"#, "U"));
+        assert!(plain_pub_ack(
+            br#"{"stream":"U", "domain":"hub", "seq":7}"#,
+            "U"
+        ));
+        assert!(plain_pub_ack(
+            br#"{"stream":"U", "domain":"hub", "seq":7,"duplicate": true}"#,
+            "U"
+        ));
+        // Anything else takes the parse (which still accepts what is a PubAck).
+        assert!(!plain_pub_ack(
+            br#"{"stream":"V", "domain":"hub", "seq":7}"#,
+            "U"
+        ));
+        assert!(!plain_pub_ack(
+            br#"{"stream":"U", "domain":"h\"b", "seq":7}"#,
+            "U"
+        ));
+        assert!(!plain_pub_ack(br#"{"stream":"U", "domain":"hub"}"#, "U"));
+        assert!(!plain_pub_ack(
+            br#"{"stream":"U", "domain":"hub", "seq":}"#,
+            "U"
+        ));
+        assert!(!plain_pub_ack(br#"{"error":{"code":503}}"#, "U"));
+        assert_eq!(
+            pub_ack(None, br#"{"stream":"U", "domain":"h\"b", "seq":7}"#, "U"),
+            Ok(())
+        );
     }
 
     #[test]
