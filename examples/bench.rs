@@ -683,6 +683,9 @@ struct Sample {
     /// cloud stream holds the whole backlog, and the acked publish rate of the fill.
     drain_secs: f64,
     fill_rate: f64,
+    /// Uplink drain: the rate of live acked publishes with `Nats-Msg-Id`, from a client on
+    /// the edge through the leaf link into a second cloud stream (`uplink_ceiling`).
+    ceiling_rate: f64,
 }
 
 struct SubState {
@@ -1695,10 +1698,12 @@ async fn js_publisher(
     n: u64,
     deadline: Instant,
 ) -> Result<(u64, Instant), String> {
-    js_publisher_on(c, id, n, deadline, "b.x", JS_PAYLOAD).await
+    js_publisher_on(c, id, n, deadline, "b.x", JS_PAYLOAD, JS_WINDOW, false).await
 }
 
-/// As `js_publisher`, on `subject` with `size`-byte payloads.
+/// As `js_publisher`, on `subject` with `size`-byte payloads and `window` in flight; with
+/// `msg_ids`, each publish carries a `Nats-Msg-Id` header, as the uplink's do.
+#[allow(clippy::too_many_arguments)]
 async fn js_publisher_on(
     mut c: JsConn,
     id: usize,
@@ -1706,18 +1711,32 @@ async fn js_publisher_on(
     deadline: Instant,
     subject: &str,
     size: usize,
+    window: u64,
+    msg_ids: bool,
 ) -> Result<(u64, Instant), String> {
     let body = vec![b'x'; size];
     let (mut sent, mut acked) = (0u64, 0u64);
     let mut last = Instant::now();
-    let mut out = Vec::with_capacity(JS_WINDOW as usize * (size + 48));
+    let mut out = Vec::with_capacity(window.min(4096) as usize * (size + 96));
     loop {
         let stop = Instant::now() >= deadline;
         out.clear();
-        while !stop && sent < n && sent - acked < JS_WINDOW {
-            out.extend_from_slice(
-                format!("PUB {subject} _INBOX.p{id}.{sent} {size}\r\n").as_bytes(),
-            );
+        while !stop && sent < n && sent - acked < window {
+            if msg_ids {
+                let hdr = format!("NATS/1.0\r\nNats-Msg-Id: bench-{id}:{sent}\r\n\r\n");
+                out.extend_from_slice(
+                    format!(
+                        "HPUB {subject} _INBOX.p{id}.{sent} {} {}\r\n{hdr}",
+                        hdr.len(),
+                        hdr.len() + size
+                    )
+                    .as_bytes(),
+                );
+            } else {
+                out.extend_from_slice(
+                    format!("PUB {subject} _INBOX.p{id}.{sent} {size}\r\n").as_bytes(),
+                );
+            }
             out.extend_from_slice(&body);
             out.extend_from_slice(b"\r\n");
             sent += 1;
@@ -1933,6 +1952,8 @@ fn js_sample(count: u64, secs: f64, cpu0: (f64, f64), cpu1: (f64, f64)) -> Resul
 
 /// Payload of every backlog message.
 const UPLINK_PAYLOAD: usize = 256;
+/// edgeleaf's default uplink window (`max_in_flight`), used by the ceiling publisher.
+const UPLINK_WINDOW: u64 = 4096;
 /// A drain fails when the cloud stream did not grow for this long.
 const DRAIN_STALL: Duration = Duration::from_secs(60);
 /// How long the edge may take to link once the hub is up (edgeleaf backs off up to 8 s
@@ -2064,9 +2085,51 @@ async fn uplink_fill(edge: &Server, n: u64) -> Result<f64, String> {
     let c = JsConn::open(&edge.addr(), "_INBOX.p0.*").await?;
     let t0 = Instant::now();
     let far = t0 + Duration::from_secs(3600);
-    let (acked, last) = js_publisher_on(c, 0, n, far, "u.x", UPLINK_PAYLOAD).await?;
+    let (acked, last) =
+        js_publisher_on(c, 0, n, far, "u.x", UPLINK_PAYLOAD, JS_WINDOW, false).await?;
     if acked != n {
         return Err(format!("only {acked} of {n} backlog publishes were acked"));
+    }
+    Ok(n as f64 / (last - t0).as_secs_f64())
+}
+
+/// The ceiling of any drain that sends acknowledged publishes with `Nats-Msg-Id` (as the
+/// uplink must): `n` live publishes of 256 B from a client on the edge, on `c.x`, through
+/// the leaf link into a second cloud stream `C`, with the uplink's default window (4096)
+/// in flight. Run after the drain, on the same processes; returns the rate.
+async fn uplink_ceiling(setup: &UplinkSetup, ctl: &mut JsConn, n: u64) -> Result<f64, String> {
+    api_retry(
+        ctl,
+        "$JS.API.STREAM.CREATE.C",
+        r#"{"name":"C","subjects":["c.>"],"storage":"file","retention":"limits"}"#,
+    )
+    .await
+    .map_err(|e| format!("cloud stream C: {e}"))?;
+    // The hub's interest in c.> reaches the edge over the link: wait for a first PubAck
+    // (a publish sent before the interest arrived is dropped without an answer).
+    let mut tries = 0;
+    loop {
+        let mut warm = JsConn::open(&setup.edge_addr(), "_INBOX.api.*").await?;
+        match tokio::time::timeout(Duration::from_secs(1), warm.api("c.warm", "")).await {
+            Ok(Ok(_)) => break,
+            Ok(Err(e)) if tries >= 10 => {
+                return Err(format!(
+                    "no PubAck from cloud stream C through the edge: {e}"
+                ))
+            }
+            Err(_) if tries >= 10 => {
+                return Err("no PubAck from cloud stream C through the edge within 10 s".into())
+            }
+            _ => tries += 1,
+        }
+    }
+    let c = JsConn::open(&setup.edge_addr(), "_INBOX.p0.*").await?;
+    let t0 = Instant::now();
+    let far = t0 + Duration::from_secs(3600);
+    let (acked, last) =
+        js_publisher_on(c, 0, n, far, "c.x", UPLINK_PAYLOAD, UPLINK_WINDOW, true).await?;
+    if acked != n {
+        return Err(format!("only {acked} of {n} publishes into C were acked"));
     }
     Ok(n as f64 / (last - t0).as_secs_f64())
 }
@@ -2163,6 +2226,7 @@ async fn uplink_run(kind: Kind, opts: &Opts) -> Result<Sample, String> {
     sample.drain_secs = secs;
     sample.fill_rate = fill_rate;
     sample.peak_rss_kib = if reset { hwm.max(sampled) } else { sampled };
+    sample.ceiling_rate = uplink_ceiling(&setup, &mut ctl, (n / 5).max(1000)).await?;
     let res = no_slow_consumers(Ok(sample), &[&hub, &edge]);
     drop(hub);
     drop(edge);
@@ -2303,7 +2367,7 @@ fn describe(sc: Scenario, s: &Result<Sample, String>) -> String {
             s.peak_rss_kib / 1024.0
         ),
         Ok(s) if sc.is_uplink() => format!(
-            "drain {:>9} msgs/s  {} msgs in {:.2} s  edge cpu {:.3} s/M msgs (sys {:.3})  edge peak RSS during the drain {:.1} MiB  (fill {} msgs/s acked)",
+            "drain {:>9} msgs/s  {} msgs in {:.2} s  edge cpu {:.3} s/M msgs (sys {:.3})  edge peak RSS during the drain {:.1} MiB  (fill {} msgs/s acked, live acked with Msg-Id into the cloud {} msgs/s)",
             fmt_rate(s.rate),
             s.delivered,
             s.drain_secs,
@@ -2311,6 +2375,7 @@ fn describe(sc: Scenario, s: &Result<Sample, String>) -> String {
             s.sys_per_m,
             s.peak_rss_kib / 1024.0,
             fmt_rate(s.fill_rate),
+            fmt_rate(s.ceiling_rate),
         ),
         Ok(s) if sc.is_leaf() => format!(
             "{:>9} msgs/s  {:>9} delivered  edge cpu {:>6.3} s/M msgs (sys {:.3})  edge RSS linked {:.1} MiB  peak {:.1} MiB",
@@ -2718,6 +2783,16 @@ async fn main() {
                 .into(),
             nats: med(sc, Kind::Nats, &|s| s.fill_rate),
             edge: med(sc, Kind::Edgeleaf, &|s| s.fill_rate),
+            fmt: rate_fmt,
+            target: None,
+            sc: Some(sc),
+            edge_max: None,
+        });
+        rows.push(Row {
+            metric: "uplink ceiling: live acked publishes with Nats-Msg-Id, edge client -> cloud stream through the leaf, 4096 in flight, 256 B (msgs/s)"
+                .into(),
+            nats: med(sc, Kind::Nats, &|s| s.ceiling_rate),
+            edge: med(sc, Kind::Edgeleaf, &|s| s.ceiling_rate),
             fmt: rate_fmt,
             target: None,
             sc: Some(sc),
