@@ -2082,13 +2082,27 @@ async fn api_retry(c: &mut JsConn, subject: &str, body: &str) -> Result<String, 
 
 /// Fills stream `U` on the edge with `n` acked publishes on `u.x`; returns the rate.
 async fn uplink_fill(edge: &Server, n: u64) -> Result<f64, String> {
-    let c = JsConn::open(&edge.addr(), "_INBOX.p0.*").await?;
+    acked_publish_rate(&edge.addr(), n, "u.x", JS_WINDOW, false).await
+}
+
+/// `n` acked publishes of 256 B on `subject` from a new client of `addr`, `window` in
+/// flight (with `msg_ids`, each has its own `Nats-Msg-Id`); returns the rate.
+async fn acked_publish_rate(
+    addr: &str,
+    n: u64,
+    subject: &str,
+    window: u64,
+    msg_ids: bool,
+) -> Result<f64, String> {
+    let c = JsConn::open(addr, "_INBOX.p0.*").await?;
     let t0 = Instant::now();
     let far = t0 + Duration::from_secs(3600);
     let (acked, last) =
-        js_publisher_on(c, 0, n, far, "u.x", UPLINK_PAYLOAD, JS_WINDOW, false).await?;
+        js_publisher_on(c, 0, n, far, subject, UPLINK_PAYLOAD, window, msg_ids).await?;
     if acked != n {
-        return Err(format!("only {acked} of {n} backlog publishes were acked"));
+        return Err(format!(
+            "only {acked} of {n} publishes on {subject} were acked"
+        ));
     }
     Ok(n as f64 / (last - t0).as_secs_f64())
 }
@@ -2123,15 +2137,7 @@ async fn uplink_ceiling(setup: &UplinkSetup, ctl: &mut JsConn, n: u64) -> Result
             _ => tries += 1,
         }
     }
-    let c = JsConn::open(&setup.edge_addr(), "_INBOX.p0.*").await?;
-    let t0 = Instant::now();
-    let far = t0 + Duration::from_secs(3600);
-    let (acked, last) =
-        js_publisher_on(c, 0, n, far, "c.x", UPLINK_PAYLOAD, UPLINK_WINDOW, true).await?;
-    if acked != n {
-        return Err(format!("only {acked} of {n} publishes into C were acked"));
-    }
-    Ok(n as f64 / (last - t0).as_secs_f64())
+    acked_publish_rate(&setup.edge_addr(), n, "c.x", UPLINK_WINDOW, true).await
 }
 
 /// Polls the cloud stream `U` every 20 ms until it holds `n` messages, sampling the edge's
