@@ -878,7 +878,7 @@ impl Engine {
     }
 
     /// Stores one publish, or answers why not. Returns the PubAck to send after the flush.
-    fn store_publish(&mut self, name: &str, mut m: Incoming) -> Option<Acked> {
+    fn store_publish(&mut self, name: &str, m: Incoming) -> Option<Acked> {
         let acc = self.acc.clone();
         let domain = acc.domain.as_deref();
         let memory = self.streams.get(name)?.memory;
@@ -910,7 +910,6 @@ impl Engine {
                 file: !memory,
             })
         };
-        m.make_subject_text();
         let subject = m.subject_str();
         let headers = m.headers();
         let size = subject.len() + m.payload().len() + headers.map_or(0, <[u8]>::len);
@@ -1026,7 +1025,7 @@ impl Engine {
     /// Applies an ack; returns the stream whose consumers may now deliver more.
     fn on_ack(&mut self, m: &Incoming) -> Option<String> {
         // $JS.ACK.<stream>.<consumer>.<deliveries>.<stream seq>.<consumer seq>.<ts>.<pending>
-        let text = m.subject_text();
+        let text = m.subject_str();
         let parts: Vec<&str> = text.split('.').collect();
         if parts.len() < 9 {
             return None;
@@ -1464,7 +1463,7 @@ impl Engine {
     // ---- the API ---------------------------------------------------------------------
 
     fn api(&mut self, m: &Incoming) {
-        let subject = m.subject_text();
+        let subject = m.subject_str();
         let Some(op) = subject.strip_prefix("$JS.API.") else {
             return;
         };

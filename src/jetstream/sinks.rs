@@ -28,6 +28,8 @@ pub struct Incoming {
 
 impl Incoming {
     /// `subject` is the concatenation of `subject_parts` (a mapped API prefix and the rest).
+    /// A subject that is not UTF-8 (the protocol does not forbid it) is kept as its lossy
+    /// text: that is what the store keeps and what the API and ack parsers read.
     pub fn new(
         kind: Kind,
         subject_parts: [&[u8]; 2],
@@ -35,6 +37,14 @@ impl Incoming {
         headers: Option<&[u8]>,
         payload: &[u8],
     ) -> Incoming {
+        if std::str::from_utf8(subject_parts[0]).is_err()
+            || std::str::from_utf8(subject_parts[1]).is_err()
+        {
+            let mut raw = subject_parts[0].to_vec();
+            raw.extend_from_slice(subject_parts[1]);
+            let text = String::from_utf8_lossy(&raw).into_owned();
+            return Incoming::new(kind, [text.as_bytes(), b""], reply, headers, payload);
+        }
         let (r, h) = (reply.unwrap_or_default(), headers.unwrap_or_default());
         let mut buf = Vec::with_capacity(
             subject_parts[0].len() + subject_parts[1].len() + r.len() + h.len() + payload.len(),
@@ -79,29 +89,7 @@ impl Incoming {
         &self.buf[self.payload_at..]
     }
 
-    /// The subject as text: what the store keeps. Subjects that are not UTF-8 (the
-    /// protocol does not forbid it) are stored with replacement characters, once.
-    pub fn subject_text(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(self.subject())
-    }
-
-    /// Replaces a subject that is not UTF-8 by its lossy text, so that
-    /// [`Incoming::subject_str`] holds afterwards.
-    pub fn make_subject_text(&mut self) {
-        if std::str::from_utf8(self.subject()).is_err() {
-            let subject = self.subject_text().into_owned();
-            *self = Incoming::new(
-                self.kind.clone(),
-                [subject.as_bytes(), b""],
-                self.reply(),
-                self.headers(),
-                self.payload(),
-            );
-        }
-    }
-
-    /// The subject, after [`Incoming::make_subject_text`] (empty if it was not called and
-    /// the subject is not UTF-8).
+    /// The subject as text (always UTF-8, see [`Incoming::new`]).
     pub fn subject_str(&self) -> &str {
         std::str::from_utf8(self.subject()).unwrap_or_default()
     }
@@ -249,15 +237,13 @@ mod tests {
 
     #[test]
     fn a_subject_that_is_not_utf8_is_stored_as_its_lossy_text_and_the_rest_is_kept() {
-        let mut m = Incoming::new(
+        let m = Incoming::new(
             Kind::Stream("S".into()),
             [b"", b"s.\xff"],
             None,
             Some(b"NATS/1.0\r\n\r\n"),
             b"data",
         );
-        assert_eq!(m.subject_str(), "");
-        m.make_subject_text();
         assert_eq!(m.subject_str(), "s.\u{fffd}");
         assert_eq!(m.reply(), None);
         assert_eq!(m.headers(), Some(&b"NATS/1.0\r\n\r\n"[..]));
